@@ -1,0 +1,142 @@
+"""The deep MLP of the paper, as a *bundle*: K member networks of one shape, weights stacked.
+
+Layer l (l = 0..depth) maps z^l (K, B, n_l) to s^{l+1} = z^l W^l + b^l, with
+W^l of shape (K, n_l, n_{l+1}) and b^l of shape (K, 1, n_{l+1}); z^0 = x is shared by all
+members, hidden layers apply the member's activation, and the last layer gives the softmax
+logits. One batched matmul (torch.baddbmm) serves every member at once, so a bundle of K
+costs one pass over K weight matrices instead of K Python-level training loops.
+
+Members may use different activations: activations are applied per run of consecutive
+members that share one (order members by activation to get one run per activation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from trainability.nets.activations import ACTIVATIONS, Activation
+from trainability.nets.initializers import INITIALIZERS
+from trainability.seeding import derive_seed
+
+
+@dataclass
+class ForwardPass:
+    """Everything one forward pass computes, for training and for the monitor.
+
+    Attributes:
+        pre_activations: s^1..s^depth, each (K, B, width).
+        activations: z^1..z^depth = f(s^l), each (K, B, width).
+        logits: (K, B, n_classes).
+    """
+
+    pre_activations: list[torch.Tensor]
+    activations: list[torch.Tensor]
+    logits: torch.Tensor
+
+
+class BundledMLP:
+    """K stacked MLPs with `depth` hidden layers of `width` units.
+
+    Plain tensors, not an nn.Module: the trainer updates weights in place with fused
+    rank-B updates (see trainability.train.sgd), which nn.Parameter bookkeeping would only hide.
+
+    Attributes:
+        weights: list of depth+1 tensors, weights[l] of shape (K, n_l, n_{l+1}).
+        biases: list of depth+1 tensors, biases[l] of shape (K, 1, n_{l+1}).
+        activation_groups: (Activation, slice of members) for each run of equal activations.
+    """
+
+    def __init__(self, weights: list[torch.Tensor], biases: list[torch.Tensor],
+                 activations: list[Activation]):
+        if len(activations) != weights[0].shape[0]:
+            raise ValueError("one activation per member is needed")
+        self.weights = weights
+        self.biases = biases
+        self.member_activations = activations
+        self.activation_groups = _consecutive_groups(activations)
+
+    @classmethod
+    def initialize(cls, n_inputs: int, n_classes: int, depth: int, width: int,
+                   activations: list[str], initializers: list[str], seeds: list[int],
+                   output_uses_init: bool = True, device: str | torch.device = "cpu"
+                   ) -> BundledMLP:
+        """Draw every member's weights from its initializer and seed; biases are zero.
+
+        Weights are drawn on the CPU with a per-member generator seeded from the member's
+        seed, so a member's initial weights do not depend on the bundle it is in or on the
+        device. The output layer uses the member's initializer when `output_uses_init`,
+        else the normalized one.
+        """
+        sizes = [n_inputs] + [width] * depth + [n_classes]
+        acts = [ACTIVATIONS.build(a) for a in activations]
+        weights: list[list[torch.Tensor]] = [[] for _ in range(depth + 1)]
+        for spec, seed in zip(initializers, seeds, strict=True):
+            generator = torch.Generator().manual_seed(derive_seed(seed, "init"))
+            hidden_init = INITIALIZERS.build(spec)
+            output_init = hidden_init if output_uses_init else INITIALIZERS.build("normalized")
+            for layer in range(depth + 1):
+                init = output_init if layer == depth else hidden_init
+                weights[layer].append(init(sizes[layer], sizes[layer + 1], generator))
+        stacked = [torch.stack(w).to(device) for w in weights]
+        biases = [torch.zeros(len(seeds), 1, n, device=device) for n in sizes[1:]]
+        return cls(stacked, biases, acts)
+
+    @property
+    def n_members(self) -> int:
+        return self.weights[0].shape[0]
+
+    @property
+    def depth(self) -> int:
+        return len(self.weights) - 1
+
+    def activate(self, s: torch.Tensor) -> torch.Tensor:
+        """Apply each member's activation to s (K, B, n) -> (K, B, n)."""
+        if len(self.activation_groups) == 1:
+            return self.activation_groups[0][0](s)
+        return torch.cat([act(s[members]) for act, members in self.activation_groups])
+
+    def forward(self, x: torch.Tensor, track_input_grad: bool = False) -> ForwardPass:
+        """Run x (B, n_inputs), shared by all members, through every member.
+
+        With `track_input_grad`, s^1 becomes a leaf that requires grad, so autograd can give
+        dCost/ds^l for every layer without ever forming a weight gradient.
+        """
+        members = self.n_members
+        h = x.unsqueeze(0).expand(members, *x.shape)  # (K, B, n_0), no copy
+        pre, post = [], []
+        for layer in range(self.depth):
+            s = torch.baddbmm(self.biases[layer], h, self.weights[layer])  # (K, B, width)
+            if layer == 0 and track_input_grad:
+                s.requires_grad_(True)
+            h = self.activate(s)
+            pre.append(s)
+            post.append(h)
+        logits = torch.baddbmm(self.biases[-1], h, self.weights[-1])  # (K, B, classes)
+        return ForwardPass(pre, post, logits)
+
+    @torch.no_grad()
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, n_inputs) -> (K, B, n_classes), without autograd."""
+        return self.forward(x).logits
+
+    def state(self) -> dict[str, list[torch.Tensor]]:
+        return {"weights": self.weights, "biases": self.biases}
+
+
+def _consecutive_groups(activations: list[Activation]) -> list[tuple[Activation, slice]]:
+    groups: list[tuple[Activation, slice]] = []
+    start = 0
+    for i in range(1, len(activations) + 1):
+        if i == len(activations) or activations[i].name != activations[start].name:
+            groups.append((activations[start], slice(start, i)))
+            start = i
+    return groups
+
+
+def nll_per_member(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood per member: logits (K, B, C), labels (B,) -> (K,)."""
+    log_probs = torch.log_softmax(logits, dim=-1)
+    index = labels.view(1, -1, 1).expand(logits.shape[0], -1, 1)
+    return -log_probs.gather(-1, index).squeeze(-1).mean(dim=1)
