@@ -56,7 +56,9 @@ def parse_spec(spec: str | Spec) -> Spec:
     if isinstance(spec, Spec):
         return spec
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"expected a component name such as 'tanh' or 'leaky_relu:0.2', got {spec!r}")
+        raise ValueError(
+            f"expected a component name such as 'tanh' or 'leaky_relu:0.2', got {spec!r}"
+        )
     name, _, rest = spec.strip().partition(":")
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
@@ -66,7 +68,9 @@ def parse_spec(spec: str | Spec) -> Spec:
             if eq:
                 kwargs[key.strip()] = _parse_scalar(value.strip())
             elif kwargs:
-                raise ValueError(f"in {spec!r}: positional argument {token!r} follows a key=value one")
+                raise ValueError(
+                    f"in {spec!r}: positional argument {token!r} follows a key=value one"
+                )
             else:
                 args.append(_parse_scalar(token.strip()))
     return Spec(name.strip(), tuple(args), tuple(kwargs.items()))

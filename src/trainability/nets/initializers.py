@@ -144,7 +144,9 @@ def variance_scaling(
     if scale <= 0:
         raise ValueError(f"variance_scaling scale must be > 0, got {scale}")
     if mode not in VARIANCE_SCALING_MODES:
-        raise ValueError(f"variance_scaling mode must be one of {VARIANCE_SCALING_MODES}, got {mode!r}")
+        raise ValueError(
+            f"variance_scaling mode must be one of {VARIANCE_SCALING_MODES}, got {mode!r}"
+        )
     if distribution not in VARIANCE_SCALING_DISTRIBUTIONS:
         raise ValueError(
             f"variance_scaling distribution must be one of {VARIANCE_SCALING_DISTRIBUTIONS}, "

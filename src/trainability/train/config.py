@@ -1,0 +1,167 @@
+"""What a training run is: a bundle of member networks that share a shape and a data stream.
+
+A `BundleConfig` is plain data (it round-trips through YAML and JSON); `validate()` checks it
+and raises `ConfigError` with a one-line message that names the bad key and what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from trainability.nets.activations import ACTIVATIONS
+from trainability.nets.initializers import INITIALIZERS
+
+DATASETS = ("shapeset", "mnist", "cifar10")
+PIXEL_RANGES = ("zero_one", "minus_one_one")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A bad setting. Its message is one line that says what to change."""
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    """One network of a bundle: what may differ between members.
+
+    Attributes:
+        activation: activation spec, e.g. "tanh" or "leaky_relu:0.2".
+        initializer: initializer spec, e.g. "standard", "normalized".
+        lr: SGD learning rate (> 0).
+        seed: initialization seed of this member's weights.
+    """
+
+    activation: str = "tanh"
+    initializer: str = "normalized"
+    lr: float = 0.01
+    seed: int = 0
+
+    def label(self) -> str:
+        return f"{self.activation}/{self.initializer}/lr={self.lr:g}/seed={self.seed}"
+
+
+@dataclass(frozen=True)
+class BundleConfig:
+    """A bundle: K members of one shape trained on one minibatch stream.
+
+    Units: `updates`, `eval_every`, `monitor_every` count SGD updates (minibatches), not
+    examples; the paper's figures count "epochs" of 20,000 updates.
+
+    Attributes:
+        dataset: "shapeset", "mnist" or "cifar10".
+        depth: number of hidden layers (>= 1); width: units per hidden layer (>= 1).
+        batch_size: examples per update (the paper: 10).
+        updates: number of SGD updates.
+        eval_every: record training loss and validation/test error every this many updates.
+        monitor_every: record layer statistics and histograms every this many updates
+            (and always at initialization and at the end); 0 = only at init and end.
+        monitor_size: fixed monitor set: the first this-many test examples (the paper: 300).
+        jacobian_every: record layer-Jacobian singular values every this many updates
+            (0 = at initialization and at the end only; they cost an eigendecomposition).
+        jacobian_examples: monitor examples whose Jacobians are decomposed.
+        histogram_bins: bins of every histogram.
+        seed: data seed (minibatch order, Shapeset streams); members carry init seeds.
+        device: "auto" (CUDA when present), "cpu" or "cuda".
+        data_root: folder holding MNIST/ and cifar-10-batches-py/ (None: see datasets).
+        pixel_range: Shapeset pixels in [0, 1] ("zero_one") or [-1, 1].
+        valid_size / test_size: Shapeset's fixed validation and test set sizes.
+        output_uses_init: initialize the softmax layer with the hidden layers' initializer
+            (True, as in the authors' code) or with "normalized" (False).
+        members: the member networks.
+    """
+
+    dataset: str = "shapeset"
+    depth: int = 5
+    width: int = 1000
+    batch_size: int = 10
+    updates: int = 20_000
+    eval_every: int = 2_000
+    monitor_every: int = 2_000
+    monitor_size: int = 300
+    jacobian_every: int = 0
+    jacobian_examples: int = 10
+    histogram_bins: int = 100
+    seed: int = 0
+    device: str = "auto"
+    data_root: str | None = None
+    pixel_range: str = "zero_one"
+    valid_size: int = 10_000
+    test_size: int = 10_000
+    output_uses_init: bool = True
+    members: tuple[MemberConfig, ...] = field(default_factory=lambda: (MemberConfig(),))
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> BundleConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"unknown bundle setting(s) {unknown}; valid: {sorted(known)}")
+        values = dict(raw)
+        member_keys = {f.name for f in dataclasses.fields(MemberConfig)}
+        members = []
+        for i, member in enumerate(values.pop("members", [{}]) or []):
+            if not isinstance(member, dict) or set(member) - member_keys:
+                raise ConfigError(
+                    f"members[{i}] must be a mapping with keys among {sorted(member_keys)}"
+                )
+            members.append(MemberConfig(**member))
+        return cls(**values, members=tuple(members)).validate()
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> BundleConfig:
+        try:
+            raw = yaml.safe_load(Path(path).read_text()) or {}
+        except OSError as error:
+            raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path} must hold a mapping of bundle settings")
+        return cls.from_dict(raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"members": [dataclasses.asdict(m) for m in self.members]}
+
+    def replace(self, **changes: Any) -> BundleConfig:
+        return dataclasses.replace(self, **changes).validate()
+
+    # ---- validation ---------------------------------------------------------------------
+    def validate(self) -> BundleConfig:
+        """Return self, or raise ConfigError naming the first bad setting."""
+        _choice("dataset", self.dataset, DATASETS)
+        _choice("pixel_range", self.pixel_range, PIXEL_RANGES)
+        _choice("device", self.device, DEVICES)
+        for name in ("depth", "width", "batch_size", "updates", "monitor_size",
+                     "jacobian_examples", "histogram_bins", "valid_size", "test_size"):
+            _at_least(name, getattr(self, name), 1)
+        for name in ("eval_every", "monitor_every", "jacobian_every", "seed"):
+            _at_least(name, getattr(self, name), 0)
+        if self.eval_every == 0:
+            raise ConfigError("eval_every must be >= 1 (updates between evaluations)")
+        if not self.members:
+            raise ConfigError("a bundle needs at least one member")
+        for i, member in enumerate(self.members):
+            where = f"members[{i}]"
+            for key, registry in (("activation", ACTIVATIONS), ("initializer", INITIALIZERS)):
+                try:
+                    registry.validate(getattr(member, key))
+                except ValueError as error:
+                    raise ConfigError(f"{where}.{key}: {error}") from None
+            if not isinstance(member.lr, int | float) or not member.lr > 0:
+                raise ConfigError(f"{where}.lr must be a number > 0, got {member.lr!r}")
+            _at_least(f"{where}.seed", member.seed, 0)
+        return self
+
+
+def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _at_least(key: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{key} must be an integer >= {minimum}; got {value!r}")

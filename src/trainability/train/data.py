@@ -1,0 +1,124 @@
+"""The data a bundle trains on: a minibatch source plus fixed validation, test and monitor sets.
+
+Shapeset-3x2 is an infinite stream (the paper's online setting): every minibatch is fresh.
+MNIST and CIFAR-10 are finite: each epoch visits the training set in a new random order
+drawn from the data seed. Either way all members of a bundle see the same minibatches, and
+the whole state of the source is one integer (`position`: examples consumed), so a run can
+resume exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from trainability.data import datasets, shapeset
+from trainability.seeding import derive_seed
+from trainability.train.config import BundleConfig
+
+
+@dataclass
+class TrainingData:
+    """Tensors on the training device.
+
+    Attributes:
+        valid_x, test_x: (N, n_inputs) float32; valid_y, test_y: (N,) int64.
+        monitor_x, monitor_y: the first `monitor_size` test examples (the paper's 300).
+    """
+
+    name: str
+    n_inputs: int
+    n_classes: int
+    valid_x: torch.Tensor
+    valid_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    monitor_x: torch.Tensor
+    monitor_y: torch.Tensor
+    batches: MinibatchSource
+
+
+class MinibatchSource:
+    """Yields (x (B, n_inputs), y (B,)) minibatches; `position` counts examples served."""
+
+    position: int
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+
+class ShapesetSource(MinibatchSource):
+    def __init__(self, config: BundleConfig, device: torch.device, position: int = 0):
+        self._stream = shapeset.ShapesetStream(
+            config.seed, config.batch_size, _shapeset_config(config), device=device, start=position
+        )
+
+    @property
+    def position(self) -> int:
+        return self._stream.position
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._stream.next_batch()
+
+
+class ShuffledSource(MinibatchSource):
+    """Consecutive minibatches of a fresh permutation of the training set each epoch.
+
+    A minibatch never straddles two epochs: the last incomplete one of an epoch is dropped.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int,
+                 position: int = 0):
+        if batch_size > len(x):
+            raise ValueError(f"batch_size {batch_size} exceeds the {len(x)} training examples")
+        self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
+        self.per_epoch = (len(x) // batch_size) * batch_size
+        self.position = position
+        self._epoch = -1
+        self._order = torch.empty(0, dtype=torch.long)
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, offset = divmod(self.position, self.per_epoch)
+        if epoch != self._epoch:
+            generator = torch.Generator().manual_seed(derive_seed(self.seed, "epoch", epoch))
+            self._order = torch.randperm(len(self.x), generator=generator).to(self.x.device)
+            self._epoch = epoch
+        index = self._order[offset:offset + self.batch_size]
+        self.position += self.batch_size
+        return self.x[index], self.y[index]
+
+
+def _shapeset_config(config: BundleConfig) -> shapeset.ShapesetConfig:
+    return shapeset.ShapesetConfig(pixel_range=config.pixel_range)
+
+
+def load_training_data(config: BundleConfig, device: torch.device,
+                       position: int = 0) -> TrainingData:
+    """Load or generate the bundle's dataset on `device`, resuming the stream at `position`."""
+    if config.dataset == "shapeset":
+        shape_config = _shapeset_config(config)
+        valid_x, valid_y = shapeset.make_split(config.seed, "valid", config.valid_size,
+                                               shape_config, device=device)
+        test_x, test_y = shapeset.make_split(config.seed, "test", config.test_size,
+                                             shape_config, device=device)
+        source: MinibatchSource = ShapesetSource(config, device, position)
+        n_inputs, n_classes = valid_x.shape[1], shapeset.N_CLASSES
+    else:
+        data = datasets.load_dataset(config.dataset, datasets.resolve_data_root(config.data_root),
+                                     device=device)
+        valid_x, valid_y = data.valid.x, data.valid.y
+        test_x, test_y = data.test.x, data.test.y
+        source = ShuffledSource(data.train.x, data.train.y, config.batch_size,
+                                derive_seed(config.seed, "order"), position)
+        n_inputs, n_classes = data.n_inputs, data.n_classes
+    if config.monitor_size > len(test_x):
+        raise ValueError(
+            f"monitor_size {config.monitor_size} exceeds the {len(test_x)} test examples"
+        )
+    return TrainingData(
+        name=config.dataset, n_inputs=n_inputs, n_classes=n_classes,
+        valid_x=valid_x, valid_y=valid_y, test_x=test_x, test_y=test_y,
+        monitor_x=test_x[:config.monitor_size], monitor_y=test_y[:config.monitor_size],
+        batches=source,
+    )

@@ -1,0 +1,198 @@
+"""Instrumentation: what the paper measured, layer by layer, on a fixed set of test examples.
+
+At each monitor point the monitor runs the fixed monitor set (the paper's 300 test examples)
+through every member, back-propagates, and records for each member and hidden layer l:
+
+- activations z^l: mean, std, 2nd and 98th percentiles, saturated fraction (see
+  trainability.nets.activations), dead-unit fraction (ReLU family: units with s <= 0 on every
+  monitor example; NaN for other activations);
+- back-propagated gradients dCost/ds^l, per example (Cost = that example's NLL): mean, std,
+  percentiles;
+- weight gradients dCost/dW^{l-1} of the mean NLL over the monitor set (the weights feeding
+  layer l): mean and std;
+- normalized histograms (each sums to 1) of the three, with bin edges fixed for the whole
+  run (see `HistogramEdges`); values outside the edges count in the first or last bin;
+- every `jacobian_every` updates, the mean singular value of the layer Jacobian
+  J^l = dz^l/dz^{l-1} = diag(f'(s^l)) (W^{l-1})^T (paper Sec. 4.2.2), for hidden layers
+  l >= 2, averaged over `jacobian_examples` monitor examples.
+
+Rows are tidy: (member, update, layer, quantity, stat, value).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from trainability.nets.mlp import BundledMLP, nll_per_member
+
+PERCENTILES = {"p02": 0.02, "p98": 0.98}
+#: Gradient histograms span +-GRADIENT_RANGE_IN_STDS times the largest per-layer std at init.
+GRADIENT_RANGE_IN_STDS = 5.0
+
+
+@dataclass
+class MonitorRecords:
+    """Tidy rows, as column lists ready for pandas.DataFrame."""
+
+    stats: dict[str, list] = field(default_factory=lambda: {
+        k: [] for k in ("member", "update", "layer", "quantity", "stat", "value")})
+    histograms: dict[str, list] = field(default_factory=lambda: {
+        k: [] for k in ("member", "update", "layer", "quantity", "bin", "bin_left",
+                        "bin_right", "fraction")})
+
+    def add_stats(self, update: int, quantity: str, stat: str, values: torch.Tensor,
+                  first_layer: int = 1) -> None:
+        """values: (K, L), member by layer, for layers first_layer .. first_layer + L - 1."""
+        table = values.detach().double().cpu()
+        members, layers = table.shape
+        for m in range(members):
+            for i in range(layers):
+                self.stats["member"].append(m)
+                self.stats["update"].append(update)
+                self.stats["layer"].append(first_layer + i)
+                self.stats["quantity"].append(quantity)
+                self.stats["stat"].append(stat)
+                self.stats["value"].append(float(table[m, i]))
+
+
+def _per_layer(tensors: list[torch.Tensor], reduce) -> torch.Tensor:
+    """Apply `reduce` ((K, N) -> (K,)) to each layer's values flattened per member -> (K, L)."""
+    return torch.stack([reduce(t.flatten(1)) for t in tensors], dim=1)
+
+
+def _percentile(values: torch.Tensor, q: float) -> torch.Tensor:
+    """(K, N) -> (K,): the q-quantile as the ceil(q N)-th smallest value (no interpolation).
+
+    kthvalue is several times faster than torch.quantile for a couple of order statistics.
+    """
+    n = values.shape[-1]
+    return values.kthvalue(min(n, max(1, math.ceil(q * n - 1e-9))), dim=-1).values
+
+
+class Monitor:
+    """Records layer statistics of a bundle on fixed monitor examples.
+
+    Args:
+        x: (M, n_inputs) monitor inputs; y: (M,) labels.
+        bins: histogram bins.
+        jacobian_examples: examples whose layer Jacobians are decomposed.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, bins: int, jacobian_examples: int):
+        self.x, self.y = x, y
+        self.bins = bins
+        self.jacobian_examples = min(jacobian_examples, len(x))
+        self.edges: dict[str, torch.Tensor] | None = None  # quantity -> (K, 2) [low, high]
+        self.records = MonitorRecords()
+
+    def record(self, net: BundledMLP, update: int, with_jacobian: bool) -> None:
+        forward = net.forward(self.x, track_input_grad=True)
+        # Sum, not mean, over examples: each row of dCost/ds is then one example's gradient.
+        total = nll_per_member(forward.logits, self.y).sum() * len(self.y)
+        grads = torch.autograd.grad(total, forward.pre_activations)
+        with torch.no_grad():
+            s = [t.detach() for t in forward.pre_activations]  # each (K, M, width)
+            z = [t.detach() for t in forward.activations]
+            inputs = [self.x.unsqueeze(0).expand(net.n_members, *self.x.shape), *z[:-1]]
+            weight_grads = [a.transpose(1, 2) @ g / len(self.y) for a, g in zip(inputs, grads, strict=True)]
+            quantities = {"activation": z, "backprop_grad": list(grads),
+                          "weight_grad": weight_grads}
+            if self.edges is None:
+                self.edges = self._fix_edges(net, quantities)
+            for name, tensors in quantities.items():
+                self._summaries(update, name, tensors)
+                self._histograms(update, name, tensors)
+            self._saturation(net, update, s)
+            if with_jacobian and net.depth >= 2:
+                self.records.add_stats(update, "jacobian", "mean_singular_value",
+                                       self._jacobian_singular_values(net, s), first_layer=2)
+
+    # ---- statistics -----------------------------------------------------------------------
+    def _summaries(self, update: int, name: str, tensors: list[torch.Tensor]) -> None:
+        self.records.add_stats(update, name, "mean", _per_layer(tensors, lambda t: t.mean(-1)))
+        self.records.add_stats(update, name, "std", _per_layer(tensors, lambda t: t.std(-1)))
+        if name == "weight_grad":
+            return
+        for stat, q in PERCENTILES.items():
+            self.records.add_stats(update, name, stat,
+                                   _per_layer(tensors, lambda t, q=q: _percentile(t, q)))
+
+    def _saturation(self, net: BundledMLP, update: int, s: list[torch.Tensor]) -> None:
+        stacked = torch.stack(s, dim=1)  # (K, L, M, width)
+        saturated = torch.empty(stacked.shape[:2])
+        dead = torch.full(stacked.shape[:2], float("nan"))
+        for activation, members in net.activation_groups:
+            block = stacked[members]
+            saturated[members] = activation.saturated(block).float().mean((-1, -2)).cpu()
+            if activation.relu_family:
+                dead[members] = (block <= 0).all(dim=-2).float().mean(-1).cpu()
+        self.records.add_stats(update, "activation", "saturated_fraction", saturated)
+        self.records.add_stats(update, "activation", "dead_fraction", dead)
+
+    def _jacobian_singular_values(self, net: BundledMLP, s: list[torch.Tensor]) -> torch.Tensor:
+        """(K, depth-1): mean singular value of dz^l/dz^{l-1} for l = 2..depth."""
+        e = self.jacobian_examples
+        result = torch.empty(net.n_members, net.depth - 1)
+        for layer in range(1, net.depth):
+            weight = net.weights[layer]  # (K, n_in, n_out), maps z^layer to s^{layer+1}
+            gram = weight.transpose(1, 2) @ weight  # (K, n_out, n_out) = W^T W
+            slope = torch.cat([act.derivative(s[layer][members, :e])
+                               for act, members in net.activation_groups])  # (K, e, n_out)
+            # J J^T = D W^T W D with D = diag(f'(s)); its eigenvalues are the squared
+            # singular values of J.
+            jjt = gram.unsqueeze(1) * slope.unsqueeze(-1) * slope.unsqueeze(-2)  # (K, e, n, n)
+            eig = torch.linalg.eigvalsh(jjt.double()).clamp_min(0).sqrt()
+            result[:, layer - 1] = eig.mean((-1, -2)).float().cpu()
+        return result
+
+    # ---- histograms -----------------------------------------------------------------------
+    def _fix_edges(self, net: BundledMLP, quantities: dict[str, list[torch.Tensor]]
+                   ) -> dict[str, torch.Tensor]:
+        """Bin ranges per quantity and member, chosen once at the first monitor point.
+
+        Bounded activations use their value range. Unbounded activations and gradients use a
+        range from the first (initialization) pass, shared by all layers so that layers are
+        comparable; gradient ranges are also shared by all members (so the standard and
+        normalized panels of Figs. 7 and 8 use one axis).
+        """
+        members = net.n_members
+        edges = {}
+        activation_edges = torch.empty(members, 2)
+        largest = _per_layer(quantities["activation"], lambda t: t.abs().amax(-1))  # (K, L)
+        largest = largest.amax(-1)  # (K,)
+        for m, activation in enumerate(net.member_activations):
+            low, high = activation.value_range
+            observed = float(largest[m]) * 1.5 or 1.0
+            activation_edges[m, 0] = low if low > -float("inf") else -observed
+            activation_edges[m, 1] = high if high < float("inf") else observed
+        edges["activation"] = activation_edges
+        for name in ("backprop_grad", "weight_grad"):
+            stds = _per_layer(quantities[name], lambda t: t.std(-1))  # (K, L)
+            finite = torch.nan_to_num(stds, nan=0.0, posinf=0.0)
+            half = GRADIENT_RANGE_IN_STDS * float(finite.max()) or 1.0
+            edges[name] = torch.tensor([[-half, half]]).expand(members, 2).clone()
+        return edges
+
+    def _histograms(self, update: int, name: str, tensors: list[torch.Tensor]) -> None:
+        assert self.edges is not None
+        rows = self.records.histograms
+        bins = self.bins
+        for m in range(tensors[0].shape[0]):
+            low, high = (float(v) for v in self.edges[name][m])
+            width = (high - low) / bins
+            lefts = [low + i * width for i in range(bins)]
+            for layer, tensor in enumerate(tensors, start=1):
+                values = tensor[m].flatten().clamp(low, high)
+                counts = torch.histc(values, bins=bins, min=low, max=high)
+                fractions = (counts / max(values.numel(), 1)).cpu().tolist()
+                rows["member"] += [m] * bins
+                rows["update"] += [update] * bins
+                rows["layer"] += [layer] * bins
+                rows["quantity"] += [name] * bins
+                rows["bin"] += list(range(bins))
+                rows["bin_left"] += lefts
+                rows["bin_right"] += [left + width for left in lefts]
+                rows["fraction"] += fractions
