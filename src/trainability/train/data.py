@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from trainability.data import datasets, shapeset
+from trainability.data import datasets
 from trainability.seeding import derive_seed
 from trainability.train.config import BundleConfig
 
@@ -50,6 +50,8 @@ class MinibatchSource:
 
 class ShapesetSource(MinibatchSource):
     def __init__(self, config: BundleConfig, device: torch.device, position: int = 0):
+        from trainability.data import shapeset
+
         self._stream = shapeset.ShapesetStream(
             config.seed, config.batch_size, _shapeset_config(config), device=device, start=position
         )
@@ -89,7 +91,9 @@ class ShuffledSource(MinibatchSource):
         return self.x[index], self.y[index]
 
 
-def _shapeset_config(config: BundleConfig) -> shapeset.ShapesetConfig:
+def _shapeset_config(config: BundleConfig):
+    from trainability.data import shapeset
+
     return shapeset.ShapesetConfig(pixel_range=config.pixel_range)
 
 
@@ -97,6 +101,9 @@ def load_training_data(config: BundleConfig, device: torch.device,
                        position: int = 0) -> TrainingData:
     """Load or generate the bundle's dataset on `device`, resuming the stream at `position`."""
     if config.dataset == "shapeset":
+        # Imported here: MNIST/CIFAR runs do not need the generator.
+        from trainability.data import shapeset
+
         shape_config = _shapeset_config(config)
         valid_x, valid_y = shapeset.make_split(config.seed, "valid", config.valid_size,
                                                shape_config, device=device)

@@ -97,7 +97,8 @@ class Monitor:
             s = [t.detach() for t in forward.pre_activations]  # each (K, M, width)
             z = [t.detach() for t in forward.activations]
             inputs = [self.x.unsqueeze(0).expand(net.n_members, *self.x.shape), *z[:-1]]
-            weight_grads = [a.transpose(1, 2) @ g / len(self.y) for a, g in zip(inputs, grads, strict=True)]
+            weight_grads = [a.transpose(1, 2) @ g / len(self.y)  # (K, n_in, n_out)
+                            for a, g in zip(inputs, grads, strict=True)]
             quantities = {"activation": z, "backprop_grad": list(grads),
                           "weight_grad": weight_grads}
             if self.edges is None:
