@@ -20,16 +20,17 @@ def curve(tables, member, metric):
     return rows["value"].to_numpy()
 
 
-@pytest.mark.slow
 def test_loss_falls_on_shapeset_within_a_few_hundred_updates(tmp_path, small_bundle):
     config = small_bundle.replace(
-        depth=2, width=64, updates=400, eval_every=100, monitor_every=0,
-        members=(MemberConfig("tanh", "normalized", 0.1, 0),))
+        depth=2, width=128, updates=800, eval_every=200, monitor_every=0, valid_size=1000,
+        members=(MemberConfig("tanh", "normalized", 0.02, 0),))
     _, tables = read_run(train_bundle(config, tmp_path / "run", progress=False))
     loss = curve(tables, 0, "train_loss")
-    assert loss[0] > 2.0  # about ln 9 = 2.20 at initialization
-    assert loss[-1] < loss[0] - 0.15, loss
-    assert loss[-1] < loss[1], loss  # still falling after the first interval
+    assert loss[0] > 2.15  # about ln 9 = 2.20 at initialization
+    # Below the entropy of the class prior (2.11 nats): it learned more than the prior.
+    assert loss[-1] < 2.09 and loss[-1] < loss[0] - 0.1, loss
+    # Better than always answering the majority class (83.3% error).
+    assert curve(tables, 0, "valid_error")[-1] < 0.81
 
 
 def test_a_member_trained_in_a_bundle_equals_the_member_trained_alone(tmp_path, small_bundle):

@@ -43,10 +43,15 @@ class MonitorRecords:
         k: [] for k in ("member", "update", "layer", "quantity", "bin", "bin_left",
                         "bin_right", "fraction")})
 
+    #: (K,) bool: members still training; diverged members' statistics are recorded as NaN.
+    active: torch.Tensor | None = None
+
     def add_stats(self, update: int, quantity: str, stat: str, values: torch.Tensor,
                   first_layer: int = 1) -> None:
         """values: (K, L), member by layer, for layers first_layer .. first_layer + L - 1."""
         table = values.detach().double().cpu()
+        if self.active is not None:
+            table[~self.active] = float("nan")
         members, layers = table.shape
         for m in range(members):
             for i in range(layers):
@@ -88,7 +93,15 @@ class Monitor:
         self.edges: dict[str, torch.Tensor] | None = None  # quantity -> (K, 2) [low, high]
         self.records = MonitorRecords()
 
-    def record(self, net: BundledMLP, update: int, with_jacobian: bool) -> None:
+    def record(self, net: BundledMLP, update: int, with_jacobian: bool,
+               active: torch.Tensor | None = None) -> None:
+        """Record every statistic of every member at `update`.
+
+        `active` (K,) bool marks members still training; diverged ones get NaN statistics
+        and no histograms (their frozen weights may be astronomically large).
+        """
+        self.records.active = (torch.ones(net.n_members, dtype=torch.bool) if active is None
+                               else active.cpu())
         forward = net.forward(self.x, track_input_grad=True)
         # Sum, not mean, over examples: each row of dCost/ds is then one example's gradient.
         total = nll_per_member(forward.logits, self.y).sum() * len(self.y)
@@ -136,17 +149,24 @@ class Monitor:
     def _jacobian_singular_values(self, net: BundledMLP, s: list[torch.Tensor]) -> torch.Tensor:
         """(K, depth-1): mean singular value of dz^l/dz^{l-1} for l = 2..depth."""
         e = self.jacobian_examples
-        result = torch.empty(net.n_members, net.depth - 1)
+        result = torch.full((net.n_members, net.depth - 1), float("nan"))
+        active = self.records.active
         for layer in range(1, net.depth):
-            weight = net.weights[layer]  # (K, n_in, n_out), maps z^layer to s^{layer+1}
-            gram = weight.transpose(1, 2) @ weight  # (K, n_out, n_out) = W^T W
             slope = torch.cat([act.derivative(s[layer][members, :e])
                                for act, members in net.activation_groups])  # (K, e, n_out)
-            # J J^T = D W^T W D with D = diag(f'(s)); its eigenvalues are the squared
-            # singular values of J.
-            jjt = gram.unsqueeze(1) * slope.unsqueeze(-1) * slope.unsqueeze(-2)  # (K, e, n, n)
-            eig = torch.linalg.eigvalsh(jjt.double()).clamp_min(0).sqrt()
-            result[:, layer - 1] = eig.mean((-1, -2)).float().cpu()
+            for member in range(net.n_members):
+                if active is not None and not active[member]:
+                    continue
+                weight = net.weights[layer][member].double()  # (n_in, n_out): z^layer -> s
+                d = slope[member].double()  # (e, n_out)
+                # J J^T = D W^T W D with D = diag(f'(s)); its eigenvalues are the squared
+                # singular values of J.
+                jjt = (weight.T @ weight).unsqueeze(0) * d.unsqueeze(-1) * d.unsqueeze(-2)
+                try:
+                    eig = torch.linalg.eigvalsh(jjt).clamp_min(0).sqrt()  # (e, n_out)
+                except torch.linalg.LinAlgError:
+                    continue  # left NaN: an ill-conditioned Jacobian has no reliable spectrum
+                result[member, layer - 1] = float(eig.mean())
         return result
 
     # ---- histograms -----------------------------------------------------------------------
@@ -182,6 +202,8 @@ class Monitor:
         rows = self.records.histograms
         bins = self.bins
         for m in range(tensors[0].shape[0]):
+            if not self.records.active[m]:
+                continue
             low, high = (float(v) for v in self.edges[name][m])
             width = (high - low) / bins
             lefts = [low + i * width for i in range(bins)]

@@ -131,7 +131,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
             best = _record_curves(curves, state, data)
             bar.set_postfix(best_valid_err=f"{best:.4f}", refresh=False)
         if _due(update, config.monitor_every, last):
-            monitor.record(net, update, with_jacobian=_due(update, config.jacobian_every, last))
+            monitor.record(net, update, _due(update, config.jacobian_every, last), state.active)
         bar.update(1)
     bar.close()
     train_seconds = time.perf_counter() - train_started
