@@ -30,6 +30,17 @@ CFG = ShapesetConfig()
 PRIOR = np.array([1 / 6] * 3 + [1 / 9] * 3 + [1 / 18] * 3)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Run this module single-threaded: on a shared 2-core machine, torch's two intra-op
+    threads wait on each other whenever another process holds a core (30x slower runs were
+    seen); one thread keeps the file at a few seconds.  Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def big():
     """20,000 examples of one stream, with scenes (shared by the statistical tests)."""
@@ -505,4 +516,4 @@ def test_preview_writes_png(tmp_path):
     out = save_preview(tmp_path / "grid.png", seed=0, n=9, image_size=64)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="image_size"):
-        save_preview(tmp_path / "x.png", image_size=48)
+        save_preview(tmp_path / "x.png", image_size=2)

@@ -37,13 +37,12 @@ def save_preview(
     """Write a PNG grid of the first ``n`` examples of ``stream_key(seed, split)``.
 
     ``image_size`` is used only when ``config`` is None: 32 gives the training images, 64 the
-    viewer's size (with 30-vertex ellipses, as in the authors' viewer).  Images are shown as the
+    viewer's size (with 30-vertex ellipses, as in the authors' viewer); other sizes use the
+    default 20-vertex ellipses.  Images are shown as the
     authors' pygame surface shows them: the first array axis horizontal (``imshow(img.T)``).
     Returns the path written.
     """
-    if config is None:
-        if image_size not in (32, 64):
-            raise ValueError(f"image_size must be 32 or 64 when config is None, got {image_size}")
+    if config is None:  # ShapesetConfig validates image_size (ValueError below 4)
         n_vertices = (3, 4, 30) if image_size == 64 else (3, 4, 20)
         config = ShapesetConfig(image_size=image_size, n_vertices=n_vertices)
     if n < 1:
