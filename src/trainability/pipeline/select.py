@@ -1,0 +1,63 @@
+"""The paper's learning-rate protocol: per configuration, keep the rate with the lowest
+validation error at the end of training ("after a large number of updates").
+
+Diverged members are never chosen; ties go to the smaller rate. A configuration whose every
+rate diverged has no selection, and the seeds stage reports it instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from trainability.train.outputs import read_run
+
+
+def final_metrics(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per member: its last recorded value of every metric (NaN if diverged)."""
+    last = curves[curves["update"] == curves["update"].max()]
+    return last.pivot_table(index="member", columns="metric", values="value", dropna=False)
+
+
+def select_rates(run_dir: str | Path) -> pd.DataFrame:
+    """(activation, initializer) -> chosen lr, its final valid error, and what was tried."""
+    info, tables = read_run(run_dir)
+    members = pd.DataFrame(info["config"]["members"])
+    members["member"] = range(len(members))
+    final = final_metrics(tables["curves"]).reset_index()
+    frame = members.merge(final, on="member")
+    rows = []
+    for (activation, initializer), group in frame.groupby(["activation", "initializer"]):
+        finite = group[group["valid_error"].notna()].sort_values(["valid_error", "lr"])
+        best = finite.iloc[0] if len(finite) else None
+        rows.append({
+            "activation": activation, "initializer": initializer,
+            "lr": float(best["lr"]) if best is not None else math.nan,
+            "valid_error": float(best["valid_error"]) if best is not None else math.nan,
+            "tried": sorted(group["lr"].tolist()),
+            "diverged": sorted(group.loc[group["valid_error"].isna(), "lr"].tolist()),
+        })
+    return pd.DataFrame(rows)
+
+
+def write_selection(run_dir: str | Path, out: str | Path) -> Path:
+    """Write the selection as JSON (atomically) and return its path."""
+    out = Path(out)
+    selection = select_rates(run_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    records = json.loads(selection.to_json(orient="records"))
+    partial.write_text(json.dumps({"sweep": str(run_dir), "rates": records}, indent=2) + "\n")
+    partial.replace(out)
+    return out
+
+
+def read_selection(path: str | Path) -> dict[tuple[str, str], float]:
+    """{(activation, initializer): lr} for every configuration with a selection."""
+    records = json.loads(Path(path).read_text())["rates"]
+    return {(r["activation"], r["initializer"]): r["lr"] for r in records
+            if r["lr"] is not None and not math.isnan(r["lr"])}

@@ -1,0 +1,84 @@
+"""The workflow's config.yaml, resolved: the preset's budget with overrides, and the datasets.
+
+Values given with `snakemake --config key=value` arrive as strings inside lists and mappings
+(Snakemake parses them with YAML's BaseLoader); `normalize` re-reads such strings as YAML
+scalars so that the schema sees numbers where numbers were meant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from trainability.data.datasets import FINITE_DATASETS, expected_files
+
+OVERRIDABLE = ("updates", "eval_every", "monitor_every", "lr_grid", "seeds", "width")
+BUDGET_DEFAULTS = {"batch_size": 10, "monitor_size": 300, "valid_size": 10_000,
+                   "test_size": 10_000}
+
+
+def normalize(value: Any) -> Any:
+    """Recursively turn YAML-looking strings ("3", "0.1", "[0, 1]") into Python values."""
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    if isinstance(value, str):
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        return normalize(parsed) if isinstance(parsed, int | float | list | dict) else value
+    return value
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long and how often: one preset with its overrides applied.
+
+    Units: updates, eval_every and monitor_every count SGD updates of `batch_size` examples.
+    """
+
+    updates: int
+    eval_every: int
+    monitor_every: int
+    lr_grid: tuple[float, ...]
+    seeds: tuple[int, ...]
+    width: int
+    batch_size: int = 10
+    monitor_size: int = 300
+    valid_size: int = 10_000
+    test_size: int = 10_000
+
+
+def resolve_budget(config: dict[str, Any]) -> Budget:
+    preset = dict(BUDGET_DEFAULTS) | dict(config["presets"][config["scale"]])
+    for key in OVERRIDABLE:
+        if config.get(key) is not None:
+            preset[key] = config[key]
+    preset["lr_grid"] = tuple(float(v) for v in preset["lr_grid"])
+    preset["seeds"] = tuple(int(v) for v in preset["seeds"])
+    return Budget(**preset)
+
+
+def dataset_present(name: str, data_root: str | Path) -> bool:
+    """Whether every file a finite dataset needs is under data_root (gz or extracted)."""
+    root = Path(data_root)
+    for relative in expected_files(name):
+        path = root / relative
+        if not (path.exists() or path.with_name(path.name.removesuffix(".gz")).exists()):
+            return False
+    return True
+
+
+def resolve_datasets(config: dict[str, Any]) -> list[str]:
+    """The datasets to run, in the paper's column order."""
+    order = ["shapeset", *FINITE_DATASETS]
+    chosen = config.get("datasets", "auto")
+    if chosen == "auto":
+        return ["shapeset"] + [d for d in FINITE_DATASETS
+                               if dataset_present(d, config.get("data_root", "data"))]
+    return [d for d in order if d in chosen]
