@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trainability import SCHEMA_VERSION, __version__
+from trainability.pipeline.commands import add_commands as add_pipeline_commands
+from trainability.pipeline.commands import run_command
 from trainability.train.config import DATASETS, DEVICES, PIXEL_RANGES, BundleConfig, MemberConfig
 
 EXIT_USAGE = 2
@@ -86,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "--lr and --init-seed values is one member; all members share the shape "
                     "and the minibatch stream. Flags override the --config file.")
     train.add_argument("--config", type=Path, help="YAML file of bundle settings (see README)")
+    train.add_argument("--config-json", help="bundle settings as a JSON string (the workflow's)")
+    train.add_argument("--lr-from", type=Path,
+                       help="selection JSON (trainability select): each member's learning rate "
+                            "becomes the one selected for its activation and initializer")
     train.add_argument("--out", type=Path, required=True, help="run folder to write")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -112,12 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--pixel-range", choices=PIXEL_RANGES, default="zero_one")
 
     commands.add_parser("info", help="versions, device, schema version")
+    add_pipeline_commands(commands)
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> BundleConfig:
     """The bundle: the --config file (if any) with flags layered on top."""
-    config = BundleConfig.from_yaml(args.config) if args.config else BundleConfig()
+    if args.config_json:
+        config = BundleConfig.from_dict(json.loads(args.config_json))
+    elif args.config:
+        config = BundleConfig.from_yaml(args.config)
+    else:
+        config = BundleConfig()
     changes = {field: getattr(args, flag.lstrip("-").replace("-", "_"))
                for flag, (field, _, _) in BUNDLE_FLAGS.items()}
     changes = {k: v for k, v in changes.items() if v is not None}
@@ -131,7 +143,13 @@ def config_from_args(args: argparse.Namespace) -> BundleConfig:
                 for field, values in axes.items()]
         changes["members"] = tuple(MemberConfig(**dict(zip(axes, combo, strict=True)))
                                    for combo in itertools.product(*grid))
-    return config.replace(**changes)
+    config = config.replace(**changes)
+    if args.lr_from:
+        from trainability.pipeline.plan import with_selected_rates
+        from trainability.pipeline.select import read_selection
+
+        config = with_selected_rates(config, read_selection(args.lr_from))
+    return config
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -186,7 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _train(args)
         if args.command == "shapeset":
             return _shapeset(args)
-        return _info()
+        if args.command == "info":
+            return _info()
+        return run_command(args)
     except (ValueError, DatasetError, OutputError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"error: {message}", file=sys.stderr)

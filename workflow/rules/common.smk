@@ -1,0 +1,64 @@
+# Load and validate the config, and turn it into job lists. Helpers only: no science here.
+import json
+
+from snakemake.utils import validate
+
+from trainability.figures import FIGURES
+from trainability.pipeline import plan as planning
+from trainability.pipeline import settings
+
+config.update(settings.normalize(dict(config)))
+validate(config, "../schemas/config.schema.yaml")
+
+DATASETS = settings.resolve_datasets(config)
+JOBS = planning.plan_jobs(config)
+SHAPES = sorted({job.name.rsplit("-", 1)[0] for job in JOBS})
+STAGES = sorted({job.stage for job in JOBS})
+TABLE_FIGURES = [name for name in FIGURES if name not in ("fig1", "fig5")]
+
+
+wildcard_constraints:
+    shape="|".join(SHAPES) or "none",
+    stage="sweep|seeds",
+    dataset="shapeset|mnist|cifar10",
+    figure="|".join(FIGURES),
+
+
+def job_of(wildcards, stage):
+    return planning.job_by_name(config, f"{wildcards.shape}-{stage}")
+
+
+def bundle_json(stage):
+    """Params function: the bundle a training job trains, as JSON (a change reruns the job)."""
+
+    def bundle(wildcards):
+        return json.dumps(planning.bundle_config(config, job_of(wildcards, stage)).to_dict())
+
+    return bundle
+
+
+def data_marker(wildcards):
+    return f"results/data/{wildcards.shape.split('-')[0]}.json"
+
+
+def run_folders(wildcards):
+    return [f"results/runs/{job.name.rsplit('-', 1)[0]}/{job.stage}" for job in JOBS]
+
+
+def figure_inputs(wildcards):
+    return {"tables": "results/tables"} if wildcards.figure in TABLE_FIGURES else {}
+
+
+def figure_tables_flag(wildcards, input):
+    return f"--tables {input.tables}" if "tables" in input.keys() else ""
+
+
+def figure_caption(wildcards):
+    spec = FIGURES[wildcards.figure]
+    return f"{spec.caption} Paper: {spec.paper_claim}"
+
+
+def workflow_settings():
+    return json.dumps({key: config[key] for key in ("scale", "datasets", "seed", "device")}
+                      | {"resolved_datasets": DATASETS,
+                         "budget": settings.resolve_budget(config).__dict__})
