@@ -1,0 +1,117 @@
+"""The Snakemake workflow, run for real: smoke preset end to end, dry runs, config errors."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+
+def snakemake(workdir, *args, timeout=900):
+    """Run the repository's workflow with `workdir` as its working directory."""
+    command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory",
+               str(workdir), "--configfile", str(REPO / "config.yaml"), *map(str, args)]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Job counts per rule from a dry run's 'Job stats' table."""
+    counts = {}
+    table = output.split("Job stats:", 1)[1] if "Job stats:" in output else ""
+    for line in table.splitlines():
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if match and match.group(1) != "total":
+            counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """One real smoke-preset run on Shapeset, shared by the tests that inspect it."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    result = snakemake(workdir, "--cores", "2", "--config", "scale=smoke",
+                       "datasets=[shapeset]")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir
+
+
+@pytest.mark.slow
+def test_smoke_preset_runs_end_to_end(smoke_run):
+    report = (smoke_run / "reports" / "report.html").read_text()
+    assert "Table 1" in report and "16.27" in report  # the paper's column is there
+    for claim in [f"P{i}" for i in range(1, 13)]:
+        assert claim in report
+    figures = sorted(p.stem for p in (smoke_run / "reports" / "figures").glob("*.png"))
+    from trainability.figures import FIGURES
+
+    assert figures == sorted(FIGURES)
+    table1 = (smoke_run / "reports" / "table1.csv").read_text()
+    assert "Tanh N" in table1
+    claims = json.loads((smoke_run / "reports" / "claims.json").read_text())
+    assert {c["id"] for c in claims} >= {f"P{i}" for i in range(1, 13)}
+    benchmarks = list((smoke_run / "results" / "benchmarks" / "train").glob("*.tsv"))
+    assert len(benchmarks) == 10  # 5 Shapeset depths x (sweep, seeds)
+
+
+@pytest.mark.slow
+def test_changing_one_value_reruns_only_the_jobs_it_touches(smoke_run):
+    unchanged = snakemake(smoke_run, "-n", "--config", "scale=smoke", "datasets=[shapeset]")
+    assert unchanged.returncode == 0, unchanged.stderr[-3000:]
+    assert "Nothing to be done" in unchanged.stdout + unchanged.stderr
+    # Other seeds: the seed reruns (and what reads them) rerun, no learning-rate sweep does.
+    changed = snakemake(smoke_run, "-n", "--config", "scale=smoke", "datasets=[shapeset]",
+                        "seeds=[0,7]")
+    assert changed.returncode == 0, changed.stderr[-3000:]
+    jobs = planned_jobs(changed.stdout)
+    assert jobs.get("train_seeds") == 5 and "train_sweep" not in jobs, jobs
+    assert jobs.get("report") == 1
+
+
+def test_paper_preset_dry_run_builds_quickly(tmp_path):
+    data_root = tmp_path / "data"
+    result = snakemake(tmp_path, "-n", "--config", "scale=paper",
+                       "datasets=[shapeset,mnist,cifar10]", f"data_root={data_root}",
+                       timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout)
+    # Shapeset depths 1-5 + MNIST and CIFAR-10 depths 4 and 5 = 9 shapes, two stages each.
+    assert jobs["train_sweep"] == 9 and jobs["train_seeds"] == 9, jobs
+    assert jobs["data"] == 3 and jobs["report"] == 1
+
+
+@pytest.mark.parametrize("override,fragment", [
+    ("scale=huge", "'huge' is not one of ['smoke', 'quick', 'paper']"),
+    ("datasets=[imagenet]", "imagenet"),
+    ("updates=0", "0 is less than the minimum of 1"),
+    ("lr_grid=[-0.1]", "-0.1 is less than or equal to the minimum of 0"),
+    ("device=tpu", "'tpu' is not one of ['auto', 'cpu', 'cuda']"),
+])
+def test_invalid_config_stops_before_any_job(tmp_path, override, fragment):
+    result = snakemake(tmp_path, "-n", "--config", override, timeout=120)
+    assert result.returncode != 0
+    assert fragment in result.stderr, result.stderr[-2000:]
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_dataset_stops_at_its_data_step_with_advice(tmp_path):
+    result = snakemake(tmp_path, "--cores", "1", "--config", "datasets=[mnist]",
+                       f"data_root={tmp_path / 'nowhere'}", "--until", "data", timeout=300)
+    assert result.returncode != 0
+    message = [line for line in result.stderr.splitlines() if "train-images" in line]
+    assert message, result.stderr[-3000:]
+    assert "datasets=[shapeset]" in message[0] and "nowhere" in message[0]
+    assert not (tmp_path / "results" / "data" / "mnist.json").exists()
+
+
+def test_workflow_lints_clean():
+    result = subprocess.run([str(SNAKEMAKE), "--lint", "--snakefile", str(REPO / "Snakefile")],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
