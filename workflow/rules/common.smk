@@ -55,7 +55,7 @@ def figure_tables_flag(wildcards, input):
 
 def figure_caption(wildcards):
     spec = FIGURES[wildcards.figure]
-    return f"{spec.caption} Paper: {spec.paper_claim}"
+    return f"{spec.caption} Paper: {spec.claim}"
 
 
 def workflow_settings():
