@@ -21,17 +21,21 @@ BUDGET_DEFAULTS = {"batch_size": 10, "monitor_size": 300, "valid_size": 10_000,
 
 
 def normalize(value: Any) -> Any:
-    """Recursively turn YAML-looking strings ("3", "0.1", "[0, 1]") into Python values."""
+    """Recursively turn strings that spell numbers, lists or mappings ("3", "0.1", "[0, 1]")
+    into those values; any other string (a description with a colon, say) stays a string."""
     if isinstance(value, dict):
         return {k: normalize(v) for k, v in value.items()}
     if isinstance(value, list):
         return [normalize(v) for v in value]
     if isinstance(value, str):
+        text = value.strip()
         try:
-            parsed = yaml.safe_load(value)
+            parsed = yaml.safe_load(text)
         except yaml.YAMLError:
             return value
-        return normalize(parsed) if isinstance(parsed, int | float | list | dict) else value
+        structured = text[:1] in "[{" and isinstance(parsed, list | dict)
+        numeric = isinstance(parsed, int | float) and not isinstance(parsed, bool)
+        return normalize(parsed) if structured or numeric else value
     return value
 
 
