@@ -59,6 +59,7 @@ def figure_caption(wildcards):
 
 
 def workflow_settings():
-    return json.dumps({key: config[key] for key in ("scale", "datasets", "seed", "device")}
+    return json.dumps({key: config[key] for key in ("scale", "datasets", "seed", "device",
+                                                    "studies")}
                       | {"resolved_datasets": DATASETS,
                          "budget": settings.resolve_budget(config).__dict__})
