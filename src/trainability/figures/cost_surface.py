@@ -154,3 +154,10 @@ def compare_plateaus(setup: SurfaceSetup | None = None, seeds: range | list[int]
         [r["quadratic"] > r["cross_entropy"] for r in rows]))
     result["seeds"] = float(len(rows))
     return result
+
+
+def cost_surfaces(setup: SurfaceSetup | None = None) -> dict[str, np.ndarray]:
+    """The default surfaces as plain arrays, for the claims ledger (claim P9):
+    {"w1": (n1,), "w2": (n2,), "cross_entropy": (n1, n2), "quadratic": (n1, n2)}."""
+    surface = cost_surface(setup)
+    return {"w1": surface.w1, "w2": surface.w2, **{name: surface.cost[name] for name in COSTS}}
