@@ -8,7 +8,7 @@ rule aggregate:
     message:
         "Merging {input.runs:q} into tidy tables"
     shell:
-        "trainability aggregate --out {output} {input.runs} > {log} 2>&1"
+        "{TRAINABILITY} aggregate --out {output} {input.runs} > {log} 2>&1"
 
 
 rule figure:
@@ -29,7 +29,7 @@ rule figure:
     message:
         "Drawing {wildcards.figure}"
     shell:
-        "trainability figure {wildcards.figure} {params.tables}"
+        "{TRAINABILITY} figure {wildcards.figure} {params.tables}"
         " --out reports/figures/{wildcards.figure} > {log} 2>&1"
 
 
@@ -43,7 +43,7 @@ rule table1:
     message:
         "Computing Table 1"
     shell:
-        "trainability table1 --tables {input.tables} --out {output} > {log} 2>&1"
+        "{TRAINABILITY} table1 --tables {input.tables} --out {output} > {log} 2>&1"
 
 
 rule claims:
@@ -56,4 +56,4 @@ rule claims:
     message:
         "Deciding every claim of the ledger"
     shell:
-        "trainability claims --tables {input.tables} --out {output} > {log} 2>&1"
+        "{TRAINABILITY} claims --tables {input.tables} --out {output} > {log} 2>&1"

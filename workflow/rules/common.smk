@@ -1,5 +1,7 @@
 # Load and validate the config, and turn it into job lists. Helpers only: no science here.
 import json
+import shlex
+import sys
 
 from snakemake.utils import validate
 
@@ -10,6 +12,9 @@ from trainability.pipeline import settings
 config.update(settings.normalize(dict(config)))
 validate(config, "../schemas/config.schema.yaml")
 
+# The package's command line, run by the interpreter running Snakemake, so rules work
+# whether or not the virtual environment is activated.
+TRAINABILITY = f"{shlex.quote(sys.executable)} -m trainability"
 DATASETS = settings.resolve_datasets(config)
 JOBS = planning.plan_jobs(config)
 SHAPES = sorted({job.name.rsplit("-", 1)[0] for job in JOBS})

@@ -8,5 +8,5 @@ rule data:
     message:
         "Checking the {wildcards.dataset} files"
     shell:
-        "trainability data {wildcards.dataset} --root {params.root:q} --out {output} 2> {log}"
+        "{TRAINABILITY} data {wildcards.dataset} --root {params.root:q} --out {output} 2> {log}"
         " || (cat {log} >&2; exit 1)"

@@ -13,6 +13,6 @@ rule report:
     message:
         "Writing reports/report.html"
     shell:
-        "trainability report --out {output} --tables {input.tables} --figures reports/figures"
+        "{TRAINABILITY} report --out {output} --tables {input.tables} --figures reports/figures"
         " --table1 {input.table1} --claims {input.claims} --benchmarks results/benchmarks"
         " --settings-json {params.settings:q} > {log} 2>&1"

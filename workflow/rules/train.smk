@@ -13,7 +13,7 @@ rule train_sweep:
     message:
         "Training {wildcards.shape}: every configuration at every learning rate"
     shell:
-        "trainability train --config-json {params.bundle:q} --out {output.run}"
+        "{TRAINABILITY} train --config-json {params.bundle:q} --out {output.run}"
         " --overwrite --quiet > {log} 2>&1"
 
 
@@ -27,7 +27,7 @@ rule select_learning_rates:
     message:
         "Selecting learning rates on validation error for {wildcards.shape}"
     shell:
-        "trainability select --sweep {input.sweep} --out {output} > {log} 2>&1"
+        "{TRAINABILITY} select --sweep {input.sweep} --out {output} > {log} 2>&1"
 
 
 rule train_seeds:
@@ -46,5 +46,5 @@ rule train_seeds:
     message:
         "Training {wildcards.shape}: the selected learning rates with the other seeds"
     shell:
-        "trainability train --config-json {params.bundle:q} --lr-from {input.selection}"
+        "{TRAINABILITY} train --config-json {params.bundle:q} --lr-from {input.selection}"
         " --out {output.run} --overwrite --quiet > {log} 2>&1"
