@@ -1,4 +1,6 @@
 rule aggregate:
+    conda:
+        "../envs/trainability.yaml"
     input:
         runs=run_folders,
     output:
@@ -8,10 +10,12 @@ rule aggregate:
     message:
         "Merging {input.runs:q} into tidy tables"
     shell:
-        "{TRAINABILITY} aggregate --out {output} {input.runs} > {log} 2>&1"
+        "trainability aggregate --out {output} {input.runs} > {log} 2>&1"
 
 
 rule figure:
+    conda:
+        "../envs/trainability.yaml"
     input:
         unpack(figure_inputs),
     output:
@@ -29,11 +33,13 @@ rule figure:
     message:
         "Drawing {wildcards.figure}"
     shell:
-        "{TRAINABILITY} figure {wildcards.figure} {params.tables}"
+        "trainability figure {wildcards.figure} {params.tables}"
         " --out reports/figures/{wildcards.figure} > {log} 2>&1"
 
 
 rule table1:
+    conda:
+        "../envs/trainability.yaml"
     input:
         tables="results/tables",
     output:
@@ -43,10 +49,12 @@ rule table1:
     message:
         "Computing Table 1"
     shell:
-        "{TRAINABILITY} table1 --tables {input.tables} --out {output} > {log} 2>&1"
+        "trainability table1 --tables {input.tables} --out {output} > {log} 2>&1"
 
 
 rule claims:
+    conda:
+        "../envs/trainability.yaml"
     input:
         tables="results/tables",
     output:
@@ -56,4 +64,4 @@ rule claims:
     message:
         "Deciding every claim of the ledger"
     shell:
-        "{TRAINABILITY} claims --tables {input.tables} --out {output} > {log} 2>&1"
+        "trainability claims --tables {input.tables} --out {output} > {log} 2>&1"

@@ -2,6 +2,7 @@
 import json
 import shlex
 import sys
+from pathlib import Path
 
 from snakemake.utils import validate
 
@@ -12,9 +13,9 @@ from trainability.pipeline import settings
 config.update(settings.normalize(dict(config)))
 validate(config, "../schemas/config.schema.yaml")
 
-# The package's command line, run by the interpreter running Snakemake, so rules work
-# whether or not the virtual environment is activated.
-TRAINABILITY = f"{shlex.quote(sys.executable)} -m trainability"
+# Rules call the `trainability` command installed beside the interpreter running Snakemake,
+# so they work whether or not its virtual environment is activated.
+shell.prefix(f'set -euo pipefail; export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"; ')
 DATASETS = settings.resolve_datasets(config)
 JOBS = planning.plan_jobs(config)
 SHAPES = sorted({job.name.rsplit("-", 1)[0] for job in JOBS})

@@ -1,4 +1,6 @@
 rule data:
+    conda:
+        "../envs/trainability.yaml"
     output:
         "results/data/{dataset}.json",
     params:
@@ -8,5 +10,5 @@ rule data:
     message:
         "Checking the {wildcards.dataset} files"
     shell:
-        "{TRAINABILITY} data {wildcards.dataset} --root {params.root:q} --out {output} 2> {log}"
+        "trainability data {wildcards.dataset} --root {params.root:q} --out {output} 2> {log}"
         " || (cat {log} >&2; exit 1)"

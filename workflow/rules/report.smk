@@ -1,4 +1,6 @@
 rule report:
+    conda:
+        "../envs/trainability.yaml"
     input:
         tables="results/tables",
         figures=expand("reports/figures/{figure}.png", figure=FIGURES),
@@ -13,6 +15,6 @@ rule report:
     message:
         "Writing reports/report.html"
     shell:
-        "{TRAINABILITY} report --out {output} --tables {input.tables} --figures reports/figures"
+        "trainability report --out {output} --tables {input.tables} --figures reports/figures"
         " --table1 {input.table1} --claims {input.claims} --benchmarks results/benchmarks"
         " --settings-json {params.settings:q} > {log} 2>&1"

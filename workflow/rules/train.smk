@@ -1,4 +1,6 @@
 rule train_sweep:
+    conda:
+        "../envs/trainability.yaml"
     input:
         data=data_marker,
     output:
@@ -13,11 +15,13 @@ rule train_sweep:
     message:
         "Training {wildcards.shape}: every configuration at every learning rate"
     shell:
-        "{TRAINABILITY} train --config-json {params.bundle:q} --out {output.run}"
+        "trainability train --config-json {params.bundle:q} --out {output.run}"
         " --overwrite --quiet > {log} 2>&1"
 
 
 rule select_learning_rates:
+    conda:
+        "../envs/trainability.yaml"
     input:
         sweep="results/runs/{shape}/sweep",
     output:
@@ -27,10 +31,12 @@ rule select_learning_rates:
     message:
         "Selecting learning rates on validation error for {wildcards.shape}"
     shell:
-        "{TRAINABILITY} select --sweep {input.sweep} --out {output} > {log} 2>&1"
+        "trainability select --sweep {input.sweep} --out {output} > {log} 2>&1"
 
 
 rule train_seeds:
+    conda:
+        "../envs/trainability.yaml"
     input:
         data=data_marker,
         selection="results/runs/{shape}/selection.json",
@@ -46,5 +52,5 @@ rule train_seeds:
     message:
         "Training {wildcards.shape}: the selected learning rates with the other seeds"
     shell:
-        "{TRAINABILITY} train --config-json {params.bundle:q} --lr-from {input.selection}"
+        "trainability train --config-json {params.bundle:q} --lr-from {input.selection}"
         " --out {output.run} --overwrite --quiet > {log} 2>&1"
