@@ -54,8 +54,9 @@ def test_smoke_preset_runs_end_to_end(smoke_run):
     assert figures == sorted(FIGURES)
     table1 = (smoke_run / "reports" / "table1.csv").read_text()
     assert "Tanh N" in table1
-    claims = json.loads((smoke_run / "reports" / "claims.json").read_text())
+    claims = json.loads((smoke_run / "reports" / "claims.json").read_text())["claims"]
     assert {c["id"] for c in claims} >= {f"P{i}" for i in range(1, 13)}
+    assert all(c["verdict"] in ("supported", "not supported", "inconclusive") for c in claims)
     benchmarks = list((smoke_run / "results" / "benchmarks" / "train").glob("*.tsv"))
     assert len(benchmarks) == 10  # 5 Shapeset depths x (sweep, seeds)
 
@@ -96,7 +97,8 @@ def test_paper_preset_dry_run_builds_quickly(tmp_path):
 def test_invalid_config_stops_before_any_job(tmp_path, override, fragment):
     result = snakemake(tmp_path, "-n", "--config", override, timeout=120)
     assert result.returncode != 0
-    assert fragment in result.stderr, result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    assert "Error validating config file" in output and fragment in output, output[-2000:]
     assert not (tmp_path / "results").exists()
 
 
