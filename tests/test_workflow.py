@@ -117,3 +117,19 @@ def test_workflow_lints_clean():
                             capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
+
+
+@pytest.mark.slow
+def test_snakemake_report_has_a_caption_for_every_figure(smoke_run):
+    import zipfile
+
+    from trainability.figures import FIGURES
+
+    result = snakemake(smoke_run, "--config", "scale=smoke", "datasets=[shapeset]",
+                       "--report", "reports/snakemake-report.zip", timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with zipfile.ZipFile(smoke_run / "reports" / "snakemake-report.zip") as archive:
+        page = archive.read("snakemake-report/report.html").decode()
+    for name in FIGURES:
+        assert f"{name}.png" in page
+    assert page.count("Paper:") >= len(FIGURES)  # each figure's caption ends with the claim
