@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="run folder to write")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                       help="save the training state every N updates and resume from it when "
+                            "rerun after a kill (0: never)")
+    train.add_argument("--checkpoint", type=Path,
+                       help="checkpoint file (default: <out>.ckpt beside the run folder)")
     train.add_argument("--no-output-init", dest="output_uses_init", action="store_false",
                        default=None, help="initialize the softmax layer with 'normalized' "
                                           "instead of the hidden layers' initializer")
@@ -156,7 +161,10 @@ def _train(args: argparse.Namespace) -> int:
     from trainability.train.trainer import train_bundle
 
     config = config_from_args(args)
-    out = train_bundle(config, args.out, progress=not args.quiet, overwrite=args.overwrite)
+    if args.checkpoint_every < 0:
+        raise ValueError("--checkpoint-every must be >= 0")
+    out = train_bundle(config, args.out, progress=not args.quiet, overwrite=args.overwrite,
+                       checkpoint_every=args.checkpoint_every, checkpoint_path=args.checkpoint)
     print(out)
     return 0
 

@@ -43,6 +43,12 @@ def bundle_json(stage):
     return bundle
 
 
+def checkpoint_interval(wildcards):
+    """Updates between checkpoints: one per evaluation, so a killed or preempted job loses at
+    most one evaluation interval (a rerun, or Slurm's requeue, resumes from it)."""
+    return settings.resolve_budget(config).eval_every
+
+
 def data_marker(wildcards):
     return f"results/data/{wildcards.shape.split('-')[0]}.json"
 

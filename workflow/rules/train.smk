@@ -7,6 +7,7 @@ rule train_sweep:
         run=directory("results/runs/{shape}/sweep"),
     params:
         bundle=bundle_json("sweep"),
+        checkpoint_every=checkpoint_interval,
     log:
         "results/logs/train/{shape}-sweep.log",
     benchmark:
@@ -16,7 +17,7 @@ rule train_sweep:
         "Training {wildcards.shape}: every configuration at every learning rate"
     shell:
         "trainability train --config-json {params.bundle:q} --out {output.run}"
-        " --overwrite --quiet > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} --overwrite --quiet > {log} 2>&1"
 
 
 rule select_learning_rates:
@@ -44,6 +45,7 @@ rule train_seeds:
         run=directory("results/runs/{shape}/seeds"),
     params:
         bundle=bundle_json("seeds"),
+        checkpoint_every=checkpoint_interval,
     log:
         "results/logs/train/{shape}-seeds.log",
     benchmark:
@@ -53,4 +55,5 @@ rule train_seeds:
         "Training {wildcards.shape}: the selected learning rates with the other seeds"
     shell:
         "trainability train --config-json {params.bundle:q} --lr-from {input.selection}"
-        " --out {output.run} --overwrite --quiet > {log} 2>&1"
+        " --out {output.run} --checkpoint-every {params.checkpoint_every}"
+        " --overwrite --quiet > {log} 2>&1"

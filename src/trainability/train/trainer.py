@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from trainability.nets.mlp import BundledMLP, nll_per_member
 from trainability.provenance import provenance, resolve_device
+from trainability.train import checkpoint as checkpoints
 from trainability.train.config import BundleConfig
 from trainability.train.data import TrainingData, load_training_data
 from trainability.train.monitor import Monitor
@@ -91,16 +92,40 @@ def _due(update: int, every: int, last: int) -> bool:
     return update == last or (every > 0 and update % every == 0)
 
 
+def _checkpoint_of(config: BundleConfig, state: BundleState, data: TrainingData,
+                   curves: dict[str, list], monitor: Monitor, train_seconds: float
+                   ) -> checkpoints.Checkpoint:
+    def cpu(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [t.detach().cpu().clone() for t in tensors]
+
+    return checkpoints.Checkpoint(
+        config=config.to_dict(), update=state.update, data_position=data.batches.position,
+        weights=cpu(state.net.weights), biases=cpu(state.net.biases),
+        diverged_at=state.diverged_at.cpu(), loss_sum=state.loss_sum.cpu(),
+        loss_count=state.loss_count.cpu(), curves=curves, monitor_stats=monitor.records.stats,
+        monitor_histograms=monitor.records.histograms, monitor_edges=monitor.edges,
+        train_seconds=train_seconds)
+
+
 def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = True,
-                 overwrite: bool = False) -> Path:
-    """Train every member of `config` and write the run folder `out_dir`; return its path."""
+                 overwrite: bool = False, checkpoint_every: int = 0,
+                 checkpoint_path: str | Path | None = None) -> Path:
+    """Train every member of `config` and write the run folder `out_dir`; return its path.
+
+    With `checkpoint_every` > 0 the whole training state is saved every that many updates to
+    `checkpoint_path` (default: `<out_dir>.ckpt`), and a run started while a checkpoint of the
+    same config exists resumes from it, ending bitwise identical (on the CPU) to a run that
+    was never interrupted. The checkpoint is deleted once the run folder is complete.
+    """
     out_dir = Path(out_dir)
     check_writable(out_dir, overwrite)
+    checkpoint_path = Path(checkpoint_path or checkpoints.default_path(out_dir))
+    resumed = checkpoints.load(checkpoint_path, config.to_dict())
     # Saturated sigmoid/tanh units produce subnormal floats, which are ~100x slower on CPUs.
     torch.set_flush_denormal(True)
     device = resolve_device(config.device)
     started = time.perf_counter()
-    data = load_training_data(config, device)
+    data = load_training_data(config, device, resumed.data_position if resumed else 0)
     members = config.members
     net = BundledMLP.initialize(
         data.n_inputs, data.n_classes, config.depth, config.width,
@@ -114,13 +139,26 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
                       config.jacobian_examples)
     curves: dict[str, list] = {"member": [], "update": [], "metric": [], "value": []}
     last = config.updates
-
-    _record_curves(curves, state, data)
-    monitor.record(net, 0, with_jacobian=True)
-    bar = tqdm(total=last, disable=not progress, unit="upd", dynamic_ncols=True,
-               desc=f"{config.dataset} d{config.depth}x{config.width} K={k}")
+    earlier_seconds = 0.0
+    if resumed:
+        for target, saved in zip([*net.weights, *net.biases],
+                                 [*resumed.weights, *resumed.biases], strict=True):
+            target.copy_(saved)
+        state.update = resumed.update
+        state.diverged_at = resumed.diverged_at.to(device)
+        state.loss_sum, state.loss_count = resumed.loss_sum.to(device), resumed.loss_count.to(device)
+        curves = resumed.curves
+        monitor.records.stats, monitor.records.histograms = (resumed.monitor_stats,
+                                                             resumed.monitor_histograms)
+        monitor.edges = resumed.monitor_edges
+        earlier_seconds = resumed.train_seconds
+    else:
+        _record_curves(curves, state, data)
+        monitor.record(net, 0, with_jacobian=True)
+    bar = tqdm(total=last, initial=state.update, disable=not progress, unit="upd",
+               dynamic_ncols=True, desc=f"{config.dataset} d{config.depth}x{config.width} K={k}")
     train_started = time.perf_counter()
-    for update in range(1, last + 1):
+    for update in range(state.update + 1, last + 1):
         x, y = data.batches.next_batch()  # (B, D), (B,)
         losses, updated = sgd_step(net, x, y, lr, state.active)
         state.diverged_at = torch.where(state.active & ~updated, update, state.diverged_at)
@@ -132,9 +170,13 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
             bar.set_postfix(best_valid_err=f"{best:.4f}", refresh=False)
         if _due(update, config.monitor_every, last):
             monitor.record(net, update, _due(update, config.jacobian_every, last), state.active)
+        if checkpoint_every > 0 and update % checkpoint_every == 0 and update < last:
+            seconds = earlier_seconds + time.perf_counter() - train_started
+            checkpoints.save(_checkpoint_of(config, state, data, curves, monitor, seconds),
+                             checkpoint_path)
         bar.update(1)
     bar.close()
-    train_seconds = time.perf_counter() - train_started
+    train_seconds = earlier_seconds + time.perf_counter() - train_started
 
     diverged = state.diverged_at.cpu().tolist()
     run_info = {
@@ -144,9 +186,12 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
         "provenance": provenance(device),
         "wall_seconds": time.perf_counter() - started,
         "train_seconds": train_seconds,
+        "resumed_from_update": resumed.update if resumed else None,
         "updates_per_second": last / train_seconds if train_seconds > 0 else None,
     }
     tables = {"curves": pd.DataFrame(curves),
               "layer_stats": pd.DataFrame(monitor.records.stats),
               "histograms": pd.DataFrame(monitor.records.histograms)}
-    return write_run(out_dir, run_info, tables, overwrite)
+    written = write_run(out_dir, run_info, tables, overwrite)
+    checkpoint_path.unlink(missing_ok=True)
+    return written
