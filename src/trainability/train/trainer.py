@@ -146,7 +146,8 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
             target.copy_(saved)
         state.update = resumed.update
         state.diverged_at = resumed.diverged_at.to(device)
-        state.loss_sum, state.loss_count = resumed.loss_sum.to(device), resumed.loss_count.to(device)
+        state.loss_sum = resumed.loss_sum.to(device)
+        state.loss_count = resumed.loss_count.to(device)
         curves = resumed.curves
         monitor.records.stats, monitor.records.histograms = (resumed.monitor_stats,
                                                              resumed.monitor_histograms)
