@@ -1,8 +1,15 @@
-"""The workflow on a real Slurm cluster: a one-node cluster on this host (tests/slurm/cluster.sh,
-Debian's slurm-wlm and munge, daemons started by hand as root), the smoke preset submitted
-with profiles/local-test, every training job checked to have run as a Slurm job with the
-runtime and memory the workflow estimated, and the merged tables checked equal to a local
-run's (training is deterministic on the CPU).
+"""The workflow on a real Slurm cluster.
+
+A one-node cluster on this host (tests/slurm/cluster.sh: Debian's slurm-wlm and munge,
+daemons started by hand as root, two pretend GPUs) runs, at the same time:
+
+- the smoke preset on Shapeset up to the merged tables, with profiles/local-test (the CI's
+  CPU profile): every job must have run as a Slurm job, training jobs with the runtime and
+  memory the workflow estimated, and the tables must equal those of
+- the same targets run locally (--cores 2): training is deterministic on the CPU;
+- one training job with each GPU profile (profiles/slurm, profiles/slurm-gres, their site
+  placeholders filled in for this cluster): Slurm must have been asked for, and have granted,
+  a GPU for it (--gpus, resp. --gres), and nothing else must have asked for one.
 
 Skipped, with the reason, where no cluster can be brought up here (not root, packages
 absent, a Slurm not ours already configured, the node never idle).
@@ -10,6 +17,7 @@ absent, a Slurm not ours already configured, the node never idle).
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +33,11 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
 CONFIG = ("scale=smoke", "datasets=[shapeset]")
 TARGET = "results/tables"  # every training job, the selections and the merged tables
-
+GPU_SHAPE = "shapeset-d1-w48"  # the one training job run with each GPU profile
+GPU_PROFILES = {  # profile -> what `scontrol show job` says of its training job's request
+    "slurm": ["TresPerJob=gres:gpu:fake:1", "CpusPerTres=gres:gpu:1"],
+    "slurm-gres": ["TresPerNode=gres:gpu:1", "CPUs/Task=1"],
+}
 #: Provenance and timing columns: they differ between any two runs.
 PROVENANCE = {"wall_seconds", "train_seconds", "updates_per_second", "host", "created",
               "git_commit", "device_name"}
@@ -33,30 +45,51 @@ PROVENANCE = {"wall_seconds", "train_seconds", "updates_per_second", "host", "cr
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 
-def snakemake(workdir, *args):
-    """Start the repository's workflow in `workdir` (returns the Popen)."""
-    command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory",
-               str(workdir), "--configfile", str(REPO / "config.yaml"), *map(str, args)]
+def workflow_config(**overrides):
+    return {**yaml.safe_load((REPO / "config.yaml").read_text()), "scale": "smoke",
+            "datasets": ["shapeset"], **overrides}
+
+
+def snakemake(workdir: Path, target: str, *args) -> subprocess.Popen:
+    """Start the repository's workflow on `target` in `workdir`. As when run from a checkout,
+    the workflow reads config.yaml from its working directory (a copy of the repository's),
+    so that a profile's own `configfile` applies."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "config.yaml", workdir / "config.yaml")
+    command = [str(SNAKEMAKE), target, "--snakefile", str(REPO / "Snakefile"), "--directory",
+               str(workdir), *map(str, args)]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)
 
 
-def finish(process, timeout=600):
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-        pytest.fail(f"snakemake ran past {timeout} s:\n{output[-4000:]}")
-    return process.returncode, output
+def site_profile(name: str, folder: Path) -> Path:
+    """profiles/<name> with its "edit for your site" placeholders filled in for the test
+    cluster: partition `test`, GPU model `fake`, no account, one CPU per training job."""
+    profile = folder / name
+    shutil.copytree(REPO / "profiles" / name, profile)
+    text = (profile / "config.yaml").read_text()
+    for placeholder, value in [('"EDIT-cpu-partition"', "test"), ('"EDIT-gpu-partition"', "test"),
+                               ("slurm-keep-successful-logs: false",
+                                "slurm-keep-successful-logs: true\n"
+                                "slurm-init-seconds-before-status-checks: 5")]:
+        assert placeholder in text, placeholder
+        text = text.replace(placeholder, value)
+    text = text.replace('"EDIT-gpu-model"', "fake")
+    text = re.sub(r"(cpus_per_gpu|cpus_per_task): \d+", r"\1: 1", text)
+    text = re.sub(r"^ *slurm_account: .*\n", "", text, flags=re.MULTILINE)
+    assert not any("EDIT-" in line.split("#")[0] for line in text.splitlines())
+    (profile / "config.yaml").write_text(text)
+    return profile
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A running one-node Slurm cluster, stopped (by PID) after the module's tests."""
+    """A running one-node Slurm cluster with two pretend GPUs, stopped (by PID) after the
+    module's tests."""
+    env = {**os.environ, "TRAINABILITY_SLURM_FAKE_GPUS": "2"}
     started = subprocess.run(["bash", str(CLUSTER), "start"], capture_output=True, text=True,
-                             timeout=180)
+                             timeout=180, env=env)
     if started.returncode == 3:
         lines = [line for line in started.stderr.splitlines() if line.strip()]
         pytest.skip(lines[-1] if lines else "cannot start a Slurm cluster here")
@@ -69,18 +102,32 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def runs(cluster, tmp_path_factory):
-    """The smoke preset on Slurm and, alongside (its jobs mostly wait on the scheduler), the
-    same targets run locally with --cores 2."""
-    on_slurm = tmp_path_factory.mktemp("slurm")
-    local = tmp_path_factory.mktemp("local")
-    slurm_run = snakemake(on_slurm, TARGET, "--profile", REPO / "profiles" / "local-test",
-                          "--config", *CONFIG)
-    local_run = snakemake(local, TARGET, "--cores", "2", "--config", *CONFIG)
-    slurm_status, slurm_log = finish(slurm_run)
-    local_status, local_log = finish(local_run)
-    assert slurm_status == 0, slurm_log[-6000:]
-    assert local_status == 0, local_log[-4000:]
-    return on_slurm, slurm_log, local
+    """name -> (working directory, exit status, Snakemake's output) of the four runs, started
+    together: Slurm jobs spend much of their time waiting on the scheduler."""
+    base = tmp_path_factory.mktemp("runs")
+    started = {
+        "slurm": snakemake(base / "slurm", TARGET, "--profile", REPO / "profiles" / "local-test",
+                           "--config", *CONFIG),
+        "local": snakemake(base / "local", TARGET, "--cores", "2", "--config", *CONFIG),
+    }
+    for name in GPU_PROFILES:
+        started[name] = snakemake(base / name, f"results/runs/{GPU_SHAPE}/sweep", "--profile",
+                                  site_profile(name, base / "profiles"), "--config", *CONFIG)
+    results = {}
+    for name, process in started.items():
+        try:
+            output, _ = process.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output = process.communicate()[0] + "\n[killed after 900 s]"
+        results[name] = base / name, process.returncode, output
+    return results
+
+
+def succeeded(runs, name):
+    workdir, status, output = runs[name]
+    assert status == 0, f"the {name} run failed:\n{output[-6000:]}"
+    return workdir, output
 
 
 def submitted_jobs(log: str) -> dict[tuple[str, str], tuple[str, Path]]:
@@ -102,41 +149,45 @@ def slurm_minutes(limit: str) -> int:
     return (int(days or 0) * 24 + hours) * 60 + minutes + (seconds > 0)
 
 
-def test_every_training_job_ran_as_a_slurm_job_with_its_estimated_resources(runs):
-    workdir, log, _ = runs
-    config = {**yaml.safe_load((REPO / "config.yaml").read_text()),
-              "scale": "smoke", "datasets": ["shapeset"]}
+def job_details(slurm_id: str) -> str:
+    shown = subprocess.run(["scontrol", "show", "job", slurm_id], capture_output=True,
+                           text=True)
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout
+
+
+def test_every_job_ran_on_slurm_training_jobs_with_their_estimated_resources(runs):
+    _, log = succeeded(runs, "slurm")
+    config = workflow_config()
     training = plan.plan_jobs(config)
     assert len(training) == 10
     jobs = submitted_jobs(log)
-    ids = {}
-    for job in training:
-        shape = job.name.rsplit("-", 1)[0]
-        key = (f"train_{job.stage}", shape)
-        assert key in jobs, f"{key} was not submitted to Slurm:\n{log[-3000:]}"
-        slurm_id, logfile = jobs[key]
-        assert logfile.is_file(), logfile
-        assert f"Finished jobid: 0 (Rule: train_{job.stage})" in logfile.read_text()
-        ids[slurm_id] = plan.bundle_config(config, job)
-    # Every job of the run was submitted to Slurm, none ran on the submitting host.
+    # Every job of the run was submitted to Slurm; none ran on the submitting host.
     assert {rule for rule, _ in jobs} == {"data", "train_sweep", "select_learning_rates",
                                           "train_seeds", "aggregate"}
     assert len(jobs) == 1 + 10 + 5 + 1
     assert "localrule" not in log
+    bundles = {}
+    for job in training:
+        key = (f"train_{job.stage}", job.name.rsplit("-", 1)[0])
+        assert key in jobs, f"{key} was not submitted to Slurm"
+        slurm_id, logfile = jobs[key]
+        assert f"Finished jobid: 0 (Rule: train_{job.stage})" in logfile.read_text()
+        bundles[slurm_id] = plan.bundle_config(config, job)
     table = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T|%l|%m|%C",
-                            "--jobs", ",".join(ids)], capture_output=True, text=True)
+                            "--jobs", ",".join(bundles)], capture_output=True, text=True)
     assert table.returncode == 0, table.stderr
-    seen = {}
+    seen = set()
     for line in table.stdout.split():
         slurm_id, state, limit, memory, cpus = line.split("|")
-        seen[slurm_id] = state
-        bundle = ids[slurm_id]
+        bundle = bundles[slurm_id]
         assert state == "COMPLETED", line
         assert slurm_minutes(limit) == resources.runtime_minutes(bundle), line
         assert memory == f"{resources.memory_mb(bundle)}M", line
-        assert cpus == "2", line  # the rules' threads; no GPU asked for on this CPU cluster
-    assert set(seen) == set(ids)
-    assert (workdir / "results" / "tables" / "runs.parquet").exists()
+        assert cpus == "2", line  # the rules' threads
+        assert "TresPer" not in job_details(slurm_id)  # no GPU asked for on a CPU cluster
+        seen.add(slurm_id)
+    assert seen == set(bundles)
 
 
 def comparable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -146,13 +197,35 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_slurm_results_equal_a_local_run(runs):
-    on_slurm, _, local = runs
-    tables = sorted(p.name for p in (local / "results" / "tables").glob("*.parquet"))
+    on_slurm, _ = succeeded(runs, "slurm")
+    local, _ = succeeded(runs, "local")
+    tables = sorted(p.name for p in (local / TARGET).glob("*.parquet"))
     assert tables == ["curves.parquet", "histograms.parquet", "layer_stats.parquet",
                       "runs.parquet"]
     for name in tables:
-        ours = comparable(pd.read_parquet(on_slurm / "results" / "tables" / name))
-        theirs = comparable(pd.read_parquet(local / "results" / "tables" / name))
+        ours = comparable(pd.read_parquet(on_slurm / TARGET / name))
+        theirs = comparable(pd.read_parquet(local / TARGET / name))
         assert len(ours) > 0
         pd.testing.assert_frame_equal(ours, theirs, check_exact=False, rtol=1e-6, atol=1e-9,
                                       obj=name)
+
+
+@pytest.mark.parametrize("name", GPU_PROFILES)
+def test_gpu_profiles_get_a_gpu_for_each_training_job(runs, name):
+    _, log = succeeded(runs, name)
+    jobs = submitted_jobs(log)
+    assert set(jobs) == {("data", "shapeset"), ("train_sweep", GPU_SHAPE)}
+    details = job_details(jobs["train_sweep", GPU_SHAPE][0])
+    assert "JobState=COMPLETED" in details, details
+    for ask in GPU_PROFILES[name]:
+        assert ask in details, details
+    # The profile's config overlay (gpu: 1) sized the job at GPU speed.
+    config = workflow_config(gpu=1)
+    speed = resources.speed_from_config(config)
+    assert speed.gpu
+    bundle = plan.bundle_config(config, plan.job_by_name(config, f"{GPU_SHAPE}-sweep"))
+    minutes = resources.runtime_minutes(bundle, speed)
+    assert f"TimeLimit={minutes // 60:02d}:{minutes % 60:02d}:00" in details, details
+    assert f"mem={resources.memory_mb(bundle, speed)}M" in details, details
+    data = job_details(jobs["data", "shapeset"][0])
+    assert "TresPer" not in data and "gres" not in data, data  # only training asks for GPUs

@@ -13,6 +13,10 @@
 # with squeue (--slurm-status-command squeue); MinJobAge keeps finished jobs visible to
 # squeue for 10 minutes, longer than the executor's longest pause between status checks.
 #
+# TRAINABILITY_SLURM_FAKE_GPUS=N declares N pretend GPUs (GRES gpu:fake:N, empty files as
+# their devices) so that jobs asking for GPUs (--gpus, --gres) are scheduled and run; nothing in
+# them can use CUDA.
+#
 # Exit status of `start`: 0 when the node is idle; 3 when a cluster cannot be brought up
 # here (not root, packages absent, a foreign Slurm config or daemon, the node never idle),
 # with one line on stderr starting "cannot start a Slurm cluster here:"; the test skips
@@ -27,6 +31,8 @@ MARKER="# Written by trainability's tests/slurm/cluster.sh"
 PARTITION=test
 MEMORY_MARGIN_MB=1024
 IDLE_TIMEOUT_S=${TRAINABILITY_SLURM_IDLE_TIMEOUT:-60}
+FAKE_GPUS=${TRAINABILITY_SLURM_FAKE_GPUS:-0}
+GRES_CONF=/etc/slurm/gres.conf
 
 cannot() {
     echo "cannot start a Slurm cluster here: $*" >&2
@@ -65,6 +71,11 @@ write_config() {
     mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
     memory=$(( mem_kb / 1024 - MEMORY_MARGIN_MB ))
     [ "$memory" -gt 1024 ] || cannot "only $(( mem_kb / 1024 )) MB of memory"
+    local node_gres="" gres_types=""
+    if [ "$FAKE_GPUS" -gt 0 ]; then
+        node_gres=" Gres=gpu:fake:$FAKE_GPUS"
+        gres_types="GresTypes=gpu"
+    fi
     mkdir -p /etc/slurm "$STATE"/{log,run,spool/slurmd,spool/slurmctld}
     cat > "$CONF" <<EOF
 $MARKER: a one-node test cluster.
@@ -87,15 +98,26 @@ JobCompType=jobcomp/none
 ReturnToService=2
 MinJobAge=600
 KillWait=5
+$gres_types
 SlurmctldPidFile=$STATE/run/slurmctld.pid
 SlurmdPidFile=$STATE/run/slurmd.pid
 SlurmctldLogFile=$STATE/log/slurmctld.log
 SlurmdLogFile=$STATE/log/slurmd.log
 StateSaveLocation=$STATE/spool/slurmctld
 SlurmdSpoolDir=$STATE/spool/slurmd
-NodeName=$host CPUs=$cpus RealMemory=$memory State=UNKNOWN
+NodeName=$host CPUs=$cpus RealMemory=$memory State=UNKNOWN$node_gres
 PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
+    if [ "$FAKE_GPUS" -gt 0 ]; then
+        local i
+        for i in $(seq 0 $(( FAKE_GPUS - 1 ))); do
+            touch "$STATE/run/fakegpu$i"
+        done
+        cat > "$GRES_CONF" <<EOF
+$MARKER: $FAKE_GPUS pretend GPUs of type "fake"
+NodeName=$host Name=gpu Type=fake File=$STATE/run/fakegpu[0-$(( FAKE_GPUS - 1 ))]
+EOF
+    fi
 }
 
 start_munge() {
@@ -131,9 +153,12 @@ start() {
         command -v "$tool" >/dev/null \
             || cannot "$tool not found (apt-get install -y slurm-wlm munge)"
     done
-    if [ -f "$CONF" ] && ! grep -qF "$MARKER" "$CONF"; then
-        cannot "$CONF exists and was not written by this script; not touching it"
-    fi
+    local file
+    for file in "$CONF" "$GRES_CONF"; do
+        if [ -f "$file" ] && ! grep -qF "$MARKER" "$file"; then
+            cannot "$file exists and was not written by this script; not touching it"
+        fi
+    done
     if pid_alive "$(cat "$STATE/run/slurmctld.pid" 2>/dev/null)"; then
         stop  # a cluster of ours from an earlier, interrupted run
     fi
@@ -160,9 +185,12 @@ stop() {
     stop_pidfile "$STATE/run/slurmd.pid"
     stop_pidfile "$STATE/run/slurmctld.pid"
     stop_pidfile "$STATE/run/munged.pid"  # only there when this script started munged
-    if [ -f "$CONF" ] && grep -qF "$MARKER" "$CONF"; then
-        rm -f "$CONF"
-    fi
+    local file
+    for file in "$CONF" "$GRES_CONF"; do
+        if [ -f "$file" ] && grep -qF "$MARKER" "$file"; then
+            rm -f "$file"
+        fi
+    done
 }
 
 case "${1:-}" in
