@@ -87,6 +87,11 @@ def site_profile(name: str, folder: Path) -> Path:
 def cluster():
     """A running one-node Slurm cluster with two pretend GPUs, stopped (by PID) after the
     module's tests."""
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        pytest.skip("snakemake-executor-plugin-slurm is not installed "
+                    "(pip install snakemake-executor-plugin-slurm)")
     env = {**os.environ, "TRAINABILITY_SLURM_FAKE_GPUS": "2"}
     started = subprocess.run(["bash", str(CLUSTER), "start"], capture_output=True, text=True,
                              timeout=180, env=env)

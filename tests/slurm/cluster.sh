@@ -9,7 +9,7 @@
 #
 # Needs root and Debian's packages: apt-get install -y slurm-wlm munge
 # The node has this host's CPUs and its memory minus a margin, in one partition, `test`
-# (the default). Accounting is off, so Snakemake's Slurm executor must query job states
+# (the default); daemons and clients talk over 127.0.0.1, so the host name need not resolve. Accounting is off, so Snakemake's Slurm executor must query job states
 # with squeue (--slurm-status-command squeue); MinJobAge keeps finished jobs visible to
 # squeue for 10 minutes, longer than the executor's longest pause between status checks.
 #
@@ -81,7 +81,7 @@ write_config() {
 $MARKER: a one-node test cluster.
 # It is removed by \`cluster.sh stop\`; do not edit.
 ClusterName=trainability-test
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 AuthType=auth/munge
 CryptoType=crypto/munge
@@ -105,7 +105,7 @@ SlurmctldLogFile=$STATE/log/slurmctld.log
 SlurmdLogFile=$STATE/log/slurmd.log
 StateSaveLocation=$STATE/spool/slurmctld
 SlurmdSpoolDir=$STATE/spool/slurmd
-NodeName=$host CPUs=$cpus RealMemory=$memory State=UNKNOWN$node_gres
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN$node_gres
 PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
     if [ "$FAKE_GPUS" -gt 0 ]; then
