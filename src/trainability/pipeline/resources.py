@@ -14,8 +14,11 @@ member_ms = 0.2, mweight_ms = 0.75, layer_ms = 0 (the step is memory-bound: each
 and writes every weight, so the cost grows with the weights; see README, Speed). Evaluation
 adds about 10%, the layer-Jacobian spectra (at initialization and at the end) an
 eigendecomposition per member, layer and Jacobian example, and a job starts in about a minute
-(interpreter, torch, data). The estimate is multiplied by a margin and clamped to at least a
-few minutes.
+(interpreter, torch, data). The estimate is multiplied by a margin (1.5: the step is
+memory-bound, and jobs sharing a node share its memory bandwidth) and clamped to at least a
+few minutes. Measured here at the quick preset (10,000 updates, width 1000, 2 to 12 members,
+depths 1 and 4, Shapeset and MNIST), jobs alone on the CPU took 0.6-0.95 times the estimate
+(without margin); one sharing the CPU with other work, 1.5 times.
 
 **GPU.** No GPU has been measured for this project. `GPU_GUESS` is a deliberately
 conservative guess, not a measurement: 0.25 ms of kernel launches and dispatch per layer and
@@ -30,7 +33,8 @@ its serialization at each checkpoint, the monitor's weight gradients), plus the 
 float tensors (Shapeset: validation, test and one generated chunk of 1024 pixels; MNIST 70k x
 784; CIFAR-10 60k x 3072) twice (the loaders convert), plus the monitor's records (histogram
 rows kept in memory until the run is written), plus the Jacobian's transient
-(examples x width^2 doubles), times a margin.
+(examples x width^2 doubles), times a margin. For the six quick-preset jobs above the request
+was 1.6-1.8 times the peak RSS Snakemake's benchmark measured.
 
 A retried job (Snakemake's `attempt`, e.g. after a Slurm TIMEOUT or OUT_OF_MEMORY) asks for
 `attempt` times as much; training resumes from its last checkpoint, so the retry only has to
@@ -62,7 +66,7 @@ MEMORY_MARGIN = 1.25
 MIN_MEMORY_MB = 1024
 
 STARTUP_SECONDS = 60
-RUNTIME_MARGIN = 1.3
+RUNTIME_MARGIN = 1.5  # covers a slower or busier node; a timeout retries and resumes
 MIN_RUNTIME_MINUTES = 5
 
 
