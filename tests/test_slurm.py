@@ -154,6 +154,12 @@ def slurm_minutes(limit: str) -> int:
     return (int(days or 0) * 24 + hours) * 60 + minutes + (seconds > 0)
 
 
+def slurm_mb(memory: str) -> float:
+    """Slurm's memory figures (1500M, 2G, 1.50G) in MB (MiB, as Slurm counts)."""
+    number, unit = re.fullmatch(r"([\d.]+)([KMGT]?)", memory).groups()
+    return float(number) * {"K": 1 / 1024, "M": 1, "": 1, "G": 1024, "T": 1024**2}[unit]
+
+
 def job_details(slurm_id: str) -> str:
     shown = subprocess.run(["scontrol", "show", "job", slurm_id], capture_output=True,
                            text=True)
@@ -188,7 +194,7 @@ def test_every_job_ran_on_slurm_training_jobs_with_their_estimated_resources(run
         bundle = bundles[slurm_id]
         assert state == "COMPLETED", line
         assert slurm_minutes(limit) == resources.runtime_minutes(bundle), line
-        assert memory == f"{resources.memory_mb(bundle)}M", line
+        assert slurm_mb(memory) == pytest.approx(resources.memory_mb(bundle), abs=6), line
         assert cpus == "2", line  # the rules' threads
         assert "TresPer" not in job_details(slurm_id)  # no GPU asked for on a CPU cluster
         seen.add(slurm_id)
@@ -231,6 +237,7 @@ def test_gpu_profiles_get_a_gpu_for_each_training_job(runs, name):
     bundle = plan.bundle_config(config, plan.job_by_name(config, f"{GPU_SHAPE}-sweep"))
     minutes = resources.runtime_minutes(bundle, speed)
     assert f"TimeLimit={minutes // 60:02d}:{minutes % 60:02d}:00" in details, details
-    assert f"mem={resources.memory_mb(bundle, speed)}M" in details, details
+    memory = re.search(r"MinMemoryNode=(\S+)", details).group(1)
+    assert slurm_mb(memory) == pytest.approx(resources.memory_mb(bundle, speed), abs=6), details
     data = job_details(jobs["data", "shapeset"][0])
     assert "TresPer" not in data and "gres" not in data, data  # only training asks for GPUs
