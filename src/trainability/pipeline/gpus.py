@@ -20,7 +20,7 @@ that runs on the CPU (`--device cpu`, or "device": "cpu" in its `--config-json`)
 Devices: `TRAINABILITY_GPUS` (comma-separated ids, e.g. "0,1,2"), else
 `CUDA_VISIBLE_DEVICES` when set (so `CUDA_VISIBLE_DEVICES=2,3 snakemake ...` shares out only
 those two), else the indices `nvidia-smi -L` lists. Locks: `--lock-dir`, else
-`TRAINABILITY_GPU_LOCKS`, else `<tmp>/trainability-gpus-<uid>`.
+`TRAINABILITY_GPU_LOCKS`, else `/tmp/trainability-gpus-<uid>`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -44,7 +43,9 @@ def default_lock_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get("TRAINABILITY_GPU_LOCKS"):
         return Path(env["TRAINABILITY_GPU_LOCKS"])
-    return Path(tempfile.gettempdir()) / f"trainability-gpus-{os.getuid()}"
+    # Not $TMPDIR: Snakemake sets it per job (the `tmpdir` resource), and every job on the
+    # machine must see the same locks.
+    return Path("/tmp") / f"trainability-gpus-{os.getuid()}"
 
 
 def _nvidia_smi_devices() -> list[str]:
