@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from trainability.figures import FIGURES
 from trainability.pipeline import plan as planning
+from trainability.pipeline import resources as job_resources
 from trainability.pipeline import settings
 
 config.update(settings.normalize(dict(config)))
@@ -47,6 +48,40 @@ def checkpoint_interval(wildcards):
     """Updates between checkpoints: one per evaluation, so a killed or preempted job loses at
     most one evaluation interval (a rerun, or Slurm's requeue, resumes from it)."""
     return settings.resolve_budget(config).eval_every
+
+
+SPEED = job_resources.speed_from_config(config)
+
+
+def train_runtime(stage):
+    """Resource function: the training job's wall time in minutes, estimated from its bundle
+    and the budget (trainability.pipeline.resources); a retry asks for `attempt` times as
+    much and resumes from the last checkpoint."""
+
+    def runtime(wildcards, attempt):
+        bundle = planning.bundle_config(config, job_of(wildcards, stage))
+        return job_resources.runtime_minutes(bundle, SPEED, attempt)
+
+    return runtime
+
+
+def train_mem_mb(stage):
+    """Resource function: the training job's memory in MB, estimated likewise."""
+
+    def mem_mb(wildcards, attempt):
+        bundle = planning.bundle_config(config, job_of(wildcards, stage))
+        return job_resources.memory_mb(bundle, SPEED, attempt)
+
+    return mem_mb
+
+
+def gpu_resources():
+    """`gpu` and `cpus_per_gpu` for the training rules when config asks for GPUs (gpu: 1);
+    nothing otherwise, so that CPU runs and CPU clusters never ask for a GPU."""
+    if not config.get("gpu"):
+        return {}
+    return {"gpu": int(config["gpu"]),
+            "cpus_per_gpu": lambda wildcards, threads: max(1, threads // int(config["gpu"]))}
 
 
 def data_marker(wildcards):

@@ -1,3 +1,12 @@
+# The two training stages. Each job trains one bundle (every configuration of one shape) and
+# checkpoints once per evaluation interval, so a killed, preempted or timed-out job resumes
+# where it stopped when rerun (or requeued by Slurm). Resources: `runtime` (minutes) and
+# `mem_mb` are estimated from the bundle and the budget (trainability.pipeline.resources);
+# `gpu` and `cpus_per_gpu` are declared only with config gpu: 1. The command runs under
+# trainability.pipeline.gpus, which gives each concurrent job a GPU of its own on a machine
+# without a scheduler (`--resources gpu=N`); it does nothing without CUDA or under Slurm.
+
+
 rule train_sweep:
     conda:
         "../envs/trainability.yaml"
@@ -13,10 +22,15 @@ rule train_sweep:
     benchmark:
         "results/benchmarks/train/{shape}-sweep.tsv"
     threads: 2
+    resources:
+        runtime=train_runtime("sweep"),
+        mem_mb=train_mem_mb("sweep"),
+        **gpu_resources(),
     message:
         "Training {wildcards.shape}: every configuration at every learning rate"
     shell:
-        "trainability train --config-json {params.bundle:q} --out {output.run}"
+        "python -m trainability.pipeline.gpus -- trainability train"
+        " --config-json {params.bundle:q} --out {output.run}"
         " --checkpoint-every {params.checkpoint_every} --overwrite --quiet > {log} 2>&1"
 
 
@@ -51,9 +65,14 @@ rule train_seeds:
     benchmark:
         "results/benchmarks/train/{shape}-seeds.tsv"
     threads: 2
+    resources:
+        runtime=train_runtime("seeds"),
+        mem_mb=train_mem_mb("seeds"),
+        **gpu_resources(),
     message:
         "Training {wildcards.shape}: the selected learning rates with the other seeds"
     shell:
-        "trainability train --config-json {params.bundle:q} --lr-from {input.selection}"
+        "python -m trainability.pipeline.gpus -- trainability train"
+        " --config-json {params.bundle:q} --lr-from {input.selection}"
         " --out {output.run} --checkpoint-every {params.checkpoint_every}"
         " --overwrite --quiet > {log} 2>&1"
