@@ -50,9 +50,10 @@ def test_cpu_cost_is_the_measured_update_time():
 
 def test_quick_preset_estimate_matches_a_measured_job():
     # Measured here (Snakemake's benchmark of the quick preset): shapeset-d1-w1000-sweep,
-    # 12 members x 10,000 updates, 151 s and 1138 MB max RSS. The request covers it without
-    # asking for several times more.
-    config = workflow_config(scale="quick")
+    # 12 members x 10,000 updates (the quick preset then evaluated every 1,000 updates),
+    # 151 s and 1138 MB max RSS. The request covers it without asking for several times more.
+    config = workflow_config(scale="quick", updates=10_000, eval_every=1_000,
+                             monitor_every=1_000)
     job = job_bundle(config, "shapeset-d1-w1000-sweep")
     assert len(job.members) == 12
     assert 151 <= resources.estimate_seconds(job) <= 1.5 * 151
