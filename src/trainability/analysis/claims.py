@@ -24,6 +24,10 @@ evaluated, so that their claims are registered.
 
 Conventions (see also `trainability.analysis.common`):
 
+- The paper's side uses only the paper's plain SGD at the scale preset's budget (trick
+  "none", budget "preset"; the defaults of the selection helpers in
+  `trainability.analysis.common`), except P12, which compares trick "pretrain_dae" with
+  trick "none" at the budget of the pre-training study.
 - The paper's figures use Shapeset-3x2, depth 5, tanh/softsign/sigmoid. The claim functions
   default to dataset "shapeset" and depth 5 and never fall back to another dataset.
 - Statistics "at init" are those recorded at update 0, one network per init seed, whatever
@@ -56,15 +60,20 @@ import pandas as pd
 
 from trainability.analysis.common import (
     EPOCH_UPDATES,
+    PAPER_TRICK,
     PAPER_WIDTH,
     atomic_write_text,
     config_rows,
     drop_diverged,
     dump_json,
     init_rows,
+    is_diverged,
     jsonable,
     protocol_runs,
     tables_empty,
+    trick_names,
+    welch_less,
+    with_axes,
 )
 from trainability.analysis.table1 import BOLD_ALPHA, TABLE1_DEPTH, table1
 
@@ -116,7 +125,8 @@ P9_MIN_DIFFERENCE = 0.05  # quadratic plateau fraction - cross-entropy's, to cal
 P10_ROBUST_REL = 0.05  # softsign "robust": |Softsign - Softsign N| <= 5% of their mean
 P11_HALFWAY = 0.5  # speed threshold: this fraction of the way from the initial error
 #                    down to the worst final error of the three good configurations
-P12_MARKERS = ("pretrain", "dae")  # an initializer name containing one marks pre-training
+P12_TRICK = "pretrain_dae"  # the trick (any arguments) that marks pre-trained networks
+P12_ALPHA = 0.05  # one-sided Welch t-test level: pre-trained best < each supervised config
 
 TABLE1_DATASETS = (("shapeset", "Shapeset"), ("mnist", "MNIST"), ("cifar10", "CIFAR-10"))
 
@@ -921,36 +931,100 @@ def _p11(tables, sigmoid_depth: int = TABLE1_DEPTH, depth: int = TABLE1_DEPTH,
 
 # ---- P12 ----------------------------------------------------------------------------------
 
+def _p12_side(tables, dataset: str, budget: str, trick_filter: Callable[[str], bool],
+              depths: Iterable[int] | None = None) -> dict[tuple, np.ndarray]:
+    """{(activation, initializer, depth, trick): final test errors (%) of the protocol
+    networks, diverged ones left out} for the tricks passing `trick_filter`."""
+    runs = with_axes(tables["runs"])
+    runs = runs[runs["protocol"].astype(bool) & (runs["dataset"] == dataset)
+                & (runs["budget"].astype(str) == budget)]
+    runs = runs[runs["trick"].astype(str).map(trick_filter)]
+    if depths is not None:
+        runs = runs[runs["depth"].isin(list(depths))]
+    configs = runs[["activation", "initializer", "depth", "trick"]].drop_duplicates()
+    out = {}
+    for activation, initializer, depth, trick in configs.itertuples(index=False):
+        chosen = protocol_runs(tables, dataset, int(depth), activation, initializer,
+                               trick=trick, budget=budget)
+        kept = chosen[~is_diverged(chosen)]
+        out[activation, initializer, int(depth), trick] = (
+            kept["final_test_error"].to_numpy(dtype=float) * 100.0)
+    return out
+
+
+def _is_pretraining(trick: str) -> bool:
+    return trick_names(trick) == (P12_TRICK,)
+
+
 @claim("P12", "Unsupervised layer-wise pretraining (denoising auto-encoders) beats all purely "
        "supervised curves on Shapeset",
-       rule=(f"Pre-trained networks are runs whose initializer name contains one of "
-             f"{list(P12_MARKERS)}. Supported if their mean final Shapeset test error (protocol "
-             f"networks, not diverged) is below every Table 1 configuration's mean on "
-             f"Shapeset; inconclusive while no pre-training runs exist; judged only after "
-             f">= {MIN_UPDATES_FINAL:,} updates."
+       rule=(f"Shapeset, protocol networks. Pre-trained: trick {P12_TRICK} (any arguments); "
+             f"purely supervised: trick none, at the same budget (the budget holding the most "
+             f"pre-trained networks) and the same depths. Per configuration (activation, "
+             f"initializer, depth) the mean final test error over seeds, diverged networks "
+             f"left out as in Table 1. Supported if the best pre-trained configuration's mean "
+             f"is below every supervised configuration's mean, each difference significant "
+             f"by a one-sided Welch t-test at p < {P12_ALPHA}; not supported if a supervised "
+             f"configuration's mean is at or below it; inconclusive otherwise or while either "
+             f"side has no runs. Judged only after >= {MIN_UPDATES_FINAL:,} updates."
              + _WIDTH_NOTE))
-def _p12(tables, depth: int = TABLE1_DEPTH, sigmoid_depth: int = TABLE1_DEPTH,
+def _p12(tables, dataset: str = "shapeset", budget: str | None = None,
          min_updates: int = MIN_UPDATES_FINAL, min_width: int = MIN_WIDTH) -> Finding:
     if tables_empty(tables, "runs"):
         return _missing("runs table")
-    runs = tables["runs"]
-    marked = runs["initializer"].astype(str).str.lower().apply(
-        lambda name: any(m in name for m in P12_MARKERS))
-    pre = runs[marked & (runs["dataset"] == "shapeset") & runs["protocol"].astype(bool)]
-    pre = pre[pre["final_test_error"].notna()]
-    if len(pre) == 0:
-        return INCONCLUSIVE, ("No pre-training (denoising auto-encoder) runs in the tables; the "
-                              "suite has not run them yet."), {}
-    frame = table1(tables, depth=depth, sigmoid_depth=sigmoid_depth)
-    supervised = _column(frame, "Shapeset")
-    if not supervised:
-        return _missing("supervised Table 1 networks on Shapeset")
-    ours = float(pre["final_test_error"].mean() * 100)
-    best = min(supervised.values())
-    numbers = {"pretraining_mean_pct": ours, "supervised_means_pct": supervised,
-               "n_pretraining": len(pre)}
-    outcome, note = scale_gate(SUPPORTED if ours < best else NOT_SUPPORTED, numbers,
-                               updates=float(pre["updates"].min()), min_updates=min_updates,
-                               width=float(pre["width"].min()), min_width=min_width)
-    return outcome, (f"Pre-training {ours:.2f}% ({len(pre)} nets) vs best supervised "
-                     f"{best:.2f}% on Shapeset.{note}"), numbers
+    runs = with_axes(tables["runs"])
+    marked = runs[runs["trick"].astype(str).map(_is_pretraining)
+                  & (runs["dataset"] == dataset) & runs["protocol"].astype(bool)]
+    if budget is None and len(marked):
+        budget = str(marked["budget"].astype(str).value_counts().sort_index()
+                     .sort_values(ascending=False, kind="stable").index[0])
+    marked = marked[marked["budget"].astype(str) == budget] if len(marked) else marked
+    if len(marked) == 0:
+        return INCONCLUSIVE, (f"No runs of pre-training (trick {P12_TRICK}) on {dataset}: the "
+                              f"suite has not run the tricks_pretraining study yet."), {}
+    pre = {k: v for k, v in _p12_side(tables, dataset, budget, _is_pretraining).items()
+           if len(v)}
+    depths = sorted({k[2] for k in pre})
+    sup = {k: v for k, v in _p12_side(tables, dataset, budget,
+                                      lambda t: t == PAPER_TRICK, depths).items() if len(v)}
+    numbers: dict[str, Any] = {"budget": budget, "depths": depths}
+    if not pre:
+        return _missing(f"non-diverged pre-trained networks on {dataset} at budget {budget}",
+                        **numbers)
+    if not sup:
+        return INCONCLUSIVE, (f"No runs of purely supervised (trick none) networks on "
+                              f"{dataset} at budget {budget!r}, depth(s) {depths}, to compare "
+                              f"the pre-trained ones with."), numbers
+
+    def label(key: tuple) -> str:
+        return f"{key[0]}/{key[1]} d{key[2]}"
+
+    best = min(pre, key=lambda k: float(np.mean(pre[k])))
+    best_mean = float(np.mean(pre[best]))
+    comparisons = {label(k): {"mean_pct": float(np.mean(v)), "n": len(v),
+                              "welch_p_less": welch_less(pre[best], v)}
+                   for k, v in sup.items()}
+    numbers.update(pretrained={label(k): {"mean_pct": float(np.mean(v)), "n": len(v)}
+                               for k, v in pre.items()},
+                   best_pretrained=label(best), best_pretrained_mean_pct=best_mean,
+                   supervised=comparisons)
+    beaten = all(c["mean_pct"] > best_mean for c in comparisons.values())
+    significant = all(c["welch_p_less"] < P12_ALPHA for c in comparisons.values())
+    if not beaten:
+        outcome = NOT_SUPPORTED
+    else:
+        outcome = SUPPORTED if significant else INCONCLUSIVE
+    best_sup = min(comparisons, key=lambda k: comparisons[k]["mean_pct"])
+    chosen = [protocol_runs(tables, dataset, k[2], k[0], k[1], trick=k[3], budget=budget)
+              for k in (*pre, *sup)]
+    outcome, note = scale_gate(outcome, numbers,
+                               updates=float(min(c["updates"].min() for c in chosen)),
+                               min_updates=min_updates,
+                               width=float(min(c["width"].min() for c in chosen)),
+                               min_width=min_width)
+    worst_p = max(c["welch_p_less"] for c in comparisons.values())
+    return outcome, (f"Budget {budget!r}: best pre-trained {label(best)} {best_mean:.2f}% "
+                     f"(n={len(pre[best])}) vs best supervised {best_sup} "
+                     f"{comparisons[best_sup]['mean_pct']:.2f}% (n="
+                     f"{comparisons[best_sup]['n']}); {len(sup)} supervised configuration(s), "
+                     f"largest one-sided Welch p {_f(worst_p)}.{note}"), numbers
