@@ -42,12 +42,26 @@ class Activation:
         fn: maps pre-activations s of any shape to activations z of the same shape.
         relu_family: True when units can die (output exactly zero on a half-line).
         value_range: the interval the outputs lie in (used for histogram bin edges).
+        pieces: linear pieces per unit (maxout): `fn` maps (..., n * pieces) to (..., n);
+            1 for elementwise activations.
+        learnable_slope: PReLU: the initial value of the learnable negative slope, one per
+            member and layer (`fn` uses this initial value); None otherwise.
+        random_slopes: RReLU: (lower, upper) of the negative slope drawn per element while
+            training (`fn` is the evaluation form, slope (lower + upper) / 2); None otherwise.
     """
 
     name: str
     fn: Callable[[torch.Tensor], torch.Tensor]
     relu_family: bool = False
     value_range: tuple[float, float] = field(default=(-math.inf, math.inf))
+    pieces: int = 1
+    learnable_slope: float | None = None
+    random_slopes: tuple[float, float] | None = None
+
+    @property
+    def elementwise(self) -> bool:
+        """True when f acts on each unit alone with no parameters (the paper's activations)."""
+        return self.pieces == 1 and self.learnable_slope is None and self.random_slopes is None
 
     def __call__(self, s: torch.Tensor) -> torch.Tensor:
         return self.fn(s)
@@ -123,3 +137,39 @@ def _elu(alpha: float = 1.0) -> Activation:
 @ACTIVATIONS.register("selu")
 def _selu() -> Activation:
     return Activation("selu", F.selu, value_range=(-SELU_LAMBDA * SELU_ALPHA, math.inf))
+
+
+@ACTIVATIONS.register("maxout")
+def _maxout(pieces: int = 2) -> Activation:
+    """Goodfellow et al. (2013): h_i = max_j s_ij over `pieces` linear pieces per unit.
+
+    Not elementwise: the layer below computes n * pieces pre-activations, consecutive groups
+    of `pieces` belonging to one unit. Piecewise linear, so it never saturates.
+    """
+    if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 2:
+        raise ValueError(f"maxout needs an integer number of pieces >= 2, got {pieces!r}")
+    return Activation(f"maxout:{pieces}",
+                      lambda s: s.unflatten(-1, (-1, pieces)).amax(-1), pieces=pieces)
+
+
+@ACTIVATIONS.register("prelu")
+def _prelu(init: float = 0.25) -> Activation:
+    """He et al. (2015): max(0, s) + a min(0, s), a learnable per member and layer (torch's
+    nn.PReLU(num_parameters=1, init=0.25)); never weight-decayed, as torch's docs advise."""
+    init = float(init)
+    return Activation("prelu" if init == 0.25 else f"prelu:{init!r}",
+                      lambda s: torch.where(s >= 0, s, init * s), relu_family=True,
+                      learnable_slope=init)
+
+
+@ACTIVATIONS.register("rrelu")
+def _rrelu(lower: float = 1.0 / 8, upper: float = 1.0 / 3) -> Activation:
+    """Xu et al. (2015): negative slope ~ U(lower, upper) per element in training, the mean
+    slope at evaluation (torch.nn.RReLU defaults 1/8, 1/3)."""
+    lower, upper = float(lower), float(upper)
+    if not 0 <= lower <= upper < 1:
+        raise ValueError(f"rrelu needs 0 <= lower <= upper < 1, got {lower}, {upper}")
+    name = "rrelu" if (lower, upper) == (1.0 / 8, 1.0 / 3) else f"rrelu:{lower!r},{upper!r}"
+    mean = (lower + upper) / 2
+    return Activation(name, lambda s: torch.where(s >= 0, s, mean * s), relu_family=True,
+                      random_slopes=(lower, upper))

@@ -53,14 +53,22 @@ class ForwardPass:
     """Everything one forward pass computes, for training and for the monitor.
 
     Attributes:
-        pre_activations: s^1..s^depth, each (K, B, width).
-        activations: z^1..z^depth = f(s^l), each (K, B, width).
+        pre_activations: s^1..s^depth, the inputs of the activation function, each
+            (K, B, width * pieces).
+        activations: h^1..h^depth, the hidden layers' outputs (what the next layer reads),
+            each (K, B, width); f(s^l) for the plain MLP.
         logits: (K, B, n_classes).
+        linear_outputs: the affine outputs h^{l-1} W^{l-1} + b^{l-1} of the hidden layers,
+            when they differ from `pre_activations` (batch norm in between); else None.
+        layer_inputs: h^0 = x .. h^{depth-1}, each (K, B, n_l), when not simply
+            [x, *activations[:-1]]; else None.
     """
 
     pre_activations: list[torch.Tensor]
     activations: list[torch.Tensor]
     logits: torch.Tensor
+    linear_outputs: list[torch.Tensor] | None = None
+    layer_inputs: list[torch.Tensor] | None = None
 
 
 class BundledMLP:
@@ -87,17 +95,24 @@ class BundledMLP:
     @classmethod
     def initialize(cls, n_inputs: int, n_classes: int, depth: int, width: int,
                    activations: list[str], initializers: list[str], seeds: list[int],
-                   output_uses_init: bool = True, device: str | torch.device = "cpu"
-                   ) -> BundledMLP:
+                   output_uses_init: bool = True, device: str | torch.device = "cpu",
+                   **extra) -> BundledMLP:
         """Draw every member's weights from its initializer and seed; biases are zero.
 
         Weights are drawn on the CPU with a per-member generator seeded from the member's
         seed, so a member's initial weights do not depend on the bundle it is in or on the
         device. The output layer uses the member's initializer when `output_uses_init`,
-        else the normalized one.
+        else the normalized one. Maxout members (all members of a bundle share the number of
+        pieces p) get hidden weights of shape (n_l, width * p), drawn with fan_out width * p.
+        `extra` goes to the constructor (subclasses' settings).
         """
-        sizes = [n_inputs] + [width] * depth + [n_classes]
         acts = [ACTIVATIONS.build(a) for a in activations]
+        pieces = {a.pieces for a in acts}
+        if len(pieces) > 1:
+            raise ValueError("members of one bundle must share the number of maxout pieces")
+        (piece,) = pieces
+        fan_in = [n_inputs] + [width] * depth
+        fan_out = [width * piece] * depth + [n_classes]
         weights: list[list[torch.Tensor]] = [[] for _ in range(depth + 1)]
         for spec, seed in zip(initializers, seeds, strict=True):
             generator = torch.Generator().manual_seed(derive_seed(seed, "init"))
@@ -105,10 +120,10 @@ class BundledMLP:
             output_init = hidden_init if output_uses_init else INITIALIZERS.build("normalized")
             for layer in range(depth + 1):
                 init = output_init if layer == depth else hidden_init
-                weights[layer].append(init(sizes[layer], sizes[layer + 1], generator))
+                weights[layer].append(init(fan_in[layer], fan_out[layer], generator))
         stacked = [torch.stack(w).to(device) for w in weights]
-        biases = [torch.zeros(len(seeds), 1, n, device=device) for n in sizes[1:]]
-        return cls(stacked, biases, acts)
+        biases = [torch.zeros(len(seeds), 1, n, device=device) for n in fan_out]
+        return cls(stacked, biases, acts, **extra)
 
     @property
     def n_members(self) -> int:
@@ -124,11 +139,13 @@ class BundledMLP:
             return self.activation_groups[0][0](s)
         return torch.cat([act(s[members]) for act, members in self.activation_groups])
 
-    def forward(self, x: torch.Tensor, track_input_grad: bool = False) -> ForwardPass:
+    def forward(self, x: torch.Tensor, track_input_grad: bool = False,
+                mode: str = "eval") -> ForwardPass:
         """Run x (B, n_inputs), shared by all members, through every member.
 
         With `track_input_grad`, s^1 becomes a leaf that requires grad, so autograd can give
-        dCost/ds^l for every layer without ever forming a weight gradient.
+        dCost/ds^l for every layer without ever forming a weight gradient. `mode` ("train",
+        "eval", "monitor") matters only to networks with tricks (see TrickMLP).
         """
         members = self.n_members
         h = x.unsqueeze(0).expand(members, *x.shape)  # (K, B, n_0), no copy

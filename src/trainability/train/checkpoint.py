@@ -40,6 +40,8 @@ class Checkpoint:
     monitor_histograms: dict[str, list]
     monitor_edges: dict[str, torch.Tensor] | None
     train_seconds: float
+    #: The trick path's state (optimizer, batch-norm statistics, noise RNG, early stopping).
+    extra: dict[str, Any] | None = None
 
 
 def default_path(out_dir: str | Path) -> Path:

@@ -15,6 +15,7 @@ import yaml
 
 from trainability.nets.activations import ACTIVATIONS
 from trainability.nets.initializers import INITIALIZERS
+from trainability.tricks.spec import TrickSet, parse_trick
 
 DATASETS = ("shapeset", "mnist", "cifar10")
 PIXEL_RANGES = ("zero_one", "minus_one_one")
@@ -34,15 +35,19 @@ class MemberConfig:
         initializer: initializer spec, e.g. "standard", "normalized".
         lr: SGD learning rate (> 0).
         seed: initialization seed of this member's weights.
+        trick: "none" (the paper's plain SGD network) or '+'-joined trick specs, e.g.
+            "batchnorm+residual+clip_norm:1" (see trainability.tricks.spec).
     """
 
     activation: str = "tanh"
     initializer: str = "normalized"
     lr: float = 0.01
     seed: int = 0
+    trick: str = "none"
 
     def label(self) -> str:
-        return f"{self.activation}/{self.initializer}/lr={self.lr:g}/seed={self.seed}"
+        trick = "" if self.trick == "none" else f"/{self.trick}"
+        return f"{self.activation}/{self.initializer}{trick}/lr={self.lr:g}/seed={self.seed}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,9 @@ class BundleConfig:
         valid_size / test_size: Shapeset's fixed validation and test set sizes.
         output_uses_init: initialize the softmax layer with the hidden layers' initializer
             (True, as in the authors' code) or with "normalized" (False).
+        train_size: train on only the first this-many training examples (a fixed training
+            set drawn once from the stream for Shapeset); None = the whole set (Shapeset:
+            the infinite stream). Small sets make overfitting visible in short runs.
         members: the member networks.
     """
 
@@ -93,6 +101,7 @@ class BundleConfig:
     valid_size: int = 10_000
     test_size: int = 10_000
     output_uses_init: bool = True
+    train_size: int | None = None
     members: tuple[MemberConfig, ...] = field(default_factory=lambda: (MemberConfig(),))
 
     # ---- construction -------------------------------------------------------------------
@@ -154,7 +163,30 @@ class BundleConfig:
             if not isinstance(member.lr, int | float) or not member.lr > 0:
                 raise ConfigError(f"{where}.lr must be a number > 0, got {member.lr!r}")
             _at_least(f"{where}.seed", member.seed, 0)
+            try:
+                tricks = parse_trick(member.trick)
+            except ValueError as error:
+                raise ConfigError(f"{where}.trick: {error}") from None
+            activation = ACTIVATIONS.build(member.activation)
+            if tricks.pretraining is not None and not activation.elementwise:
+                raise ConfigError(f"{where}: pretrain_dae needs an elementwise activation, not "
+                                  f"{member.activation!r}")
+            if tricks.residual and self.depth < 2:
+                raise ConfigError(f"{where}.trick: residual needs depth >= 2 (skips join "
+                                  "equal-width hidden layers)")
+        if self.train_size is not None:
+            _at_least("train_size", self.train_size, self.batch_size)
+        pieces = {ACTIVATIONS.build(m.activation).pieces for m in self.members}
+        if len(pieces) > 1:
+            raise ConfigError("members of one bundle must share the number of maxout pieces; "
+                              "put maxout:<k> members in a bundle of their own")
+        pretraining = {parse_trick(m.trick).pretraining for m in self.members} - {None}
+        if len(pretraining) > 1:
+            raise ConfigError("members of one bundle must share their pretrain_dae settings")
         return self
+
+    def member_tricks(self) -> list[TrickSet]:
+        return [parse_trick(m.trick) for m in self.members]
 
 
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:

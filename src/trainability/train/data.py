@@ -25,6 +25,9 @@ class TrainingData:
     Attributes:
         valid_x, test_x: (N, n_inputs) float32; valid_y, test_y: (N,) int64.
         monitor_x, monitor_y: the first `monitor_size` test examples (the paper's 300).
+        train_eval_x, train_eval_y: training examples on which the training error is
+            measured: the first `valid_size` examples of the training set (or stream,
+            for Shapeset: those of its first valid_size / batch_size minibatches).
     """
 
     name: str
@@ -36,6 +39,8 @@ class TrainingData:
     test_y: torch.Tensor
     monitor_x: torch.Tensor
     monitor_y: torch.Tensor
+    train_eval_x: torch.Tensor
+    train_eval_y: torch.Tensor
     batches: MinibatchSource
 
 
@@ -100,6 +105,7 @@ def _shapeset_config(config: BundleConfig):
 def load_training_data(config: BundleConfig, device: torch.device,
                        position: int = 0) -> TrainingData:
     """Load or generate the bundle's dataset on `device`, resuming the stream at `position`."""
+    order_seed = derive_seed(config.seed, "order")
     if config.dataset == "shapeset":
         # Imported here: MNIST/CIFAR runs do not need the generator.
         from trainability.data import shapeset
@@ -109,15 +115,27 @@ def load_training_data(config: BundleConfig, device: torch.device,
                                                shape_config, device=device)
         test_x, test_y = shapeset.make_split(config.seed, "test", config.test_size,
                                              shape_config, device=device)
-        source: MinibatchSource = ShapesetSource(config, device, position)
         n_inputs, n_classes = valid_x.shape[1], shapeset.N_CLASSES
+        if config.train_size is None:
+            source: MinibatchSource = ShapesetSource(config, device, position)
+            train_x, train_y = shapeset.make_split(config.seed, "train", config.valid_size,
+                                                   shape_config, device=device)
+        else:
+            train_x, train_y = shapeset.make_split(config.seed, "train", config.train_size,
+                                                   shape_config, device=device)
+            source = ShuffledSource(train_x, train_y, config.batch_size, order_seed, position)
     else:
         data = datasets.load_dataset(config.dataset, datasets.resolve_data_root(config.data_root),
                                      device=device)
         valid_x, valid_y = data.valid.x, data.valid.y
         test_x, test_y = data.test.x, data.test.y
-        source = ShuffledSource(data.train.x, data.train.y, config.batch_size,
-                                derive_seed(config.seed, "order"), position)
+        train_x, train_y = data.train.x, data.train.y
+        if config.train_size is not None:
+            if config.train_size > len(train_x):
+                raise ValueError(f"train_size {config.train_size} exceeds the {len(train_x)} "
+                                 f"training examples of {config.dataset}")
+            train_x, train_y = train_x[:config.train_size], train_y[:config.train_size]
+        source = ShuffledSource(train_x, train_y, config.batch_size, order_seed, position)
         n_inputs, n_classes = data.n_inputs, data.n_classes
     if config.monitor_size > len(test_x):
         raise ValueError(
@@ -127,5 +145,6 @@ def load_training_data(config: BundleConfig, device: torch.device,
         name=config.dataset, n_inputs=n_inputs, n_classes=n_classes,
         valid_x=valid_x, valid_y=valid_y, test_x=test_x, test_y=test_y,
         monitor_x=test_x[:config.monitor_size], monitor_y=test_y[:config.monitor_size],
+        train_eval_x=train_x[:config.valid_size], train_eval_y=train_y[:config.valid_size],
         batches=source,
     )

@@ -102,16 +102,22 @@ class Monitor:
         """
         self.records.active = (torch.ones(net.n_members, dtype=torch.bool) if active is None
                                else active.cpu())
-        forward = net.forward(self.x, track_input_grad=True)
+        forward = net.forward(self.x, track_input_grad=True, mode="monitor")
         # Sum, not mean, over examples: each row of dCost/ds is then one example's gradient.
         total = nll_per_member(forward.logits, self.y).sum() * len(self.y)
-        grads = torch.autograd.grad(total, forward.pre_activations)
+        linear = forward.linear_outputs
+        wanted = forward.pre_activations + (linear or [])
+        all_grads = torch.autograd.grad(total, wanted)
+        grads = all_grads[:len(forward.pre_activations)]
+        linear_grads = all_grads[len(forward.pre_activations):] or grads
         with torch.no_grad():
-            s = [t.detach() for t in forward.pre_activations]  # each (K, M, width)
+            s = [t.detach() for t in forward.pre_activations]  # each (K, M, width * pieces)
             z = [t.detach() for t in forward.activations]
-            inputs = [self.x.unsqueeze(0).expand(net.n_members, *self.x.shape), *z[:-1]]
-            weight_grads = [a.transpose(1, 2) @ g / len(self.y)  # (K, n_in, n_out)
-                            for a, g in zip(inputs, grads, strict=True)]
+            inputs = forward.layer_inputs or [
+                self.x.unsqueeze(0).expand(net.n_members, *self.x.shape), *z[:-1]]
+            # dCost/dW^{l-1} = (h^{l-1})^T dCost/da^l, a^l the layer's affine output.
+            weight_grads = [a.detach().transpose(1, 2) @ g / len(self.y)  # (K, n_in, n_out)
+                            for a, g in zip(inputs, linear_grads, strict=True)]
             quantities = {"activation": z, "backprop_grad": list(grads),
                           "weight_grad": weight_grads}
             if self.edges is None:
@@ -140,7 +146,10 @@ class Monitor:
         dead = torch.full(stacked.shape[:2], float("nan"))
         for activation, members in net.activation_groups:
             block = stacked[members]
-            saturated[members] = activation.saturated(block).float().mean((-1, -2)).cpu()
+            if activation.pieces > 1:  # maxout is piecewise linear: saturation undefined
+                saturated[members] = float("nan")
+            else:
+                saturated[members] = activation.saturated(block).float().mean((-1, -2)).cpu()
             if activation.relu_family:
                 dead[members] = (block <= 0).all(dim=-2).float().mean(-1).cpu()
         self.records.add_stats(update, "activation", "saturated_fraction", saturated)
@@ -151,11 +160,16 @@ class Monitor:
         e = self.jacobian_examples
         result = torch.full((net.n_members, net.depth - 1), float("nan"))
         active = self.records.active
+        supported = (net.jacobian_supported() if hasattr(net, "jacobian_supported")
+                     else torch.ones(net.n_members, dtype=torch.bool))
+        if not bool(supported.any()):
+            return result
         for layer in range(1, net.depth):
-            slope = torch.cat([act.derivative(s[layer][members, :e])
+            slope = torch.cat([act.derivative(s[layer][members, :e]) if act.pieces == 1
+                               else torch.zeros_like(s[layer][members, :e])
                                for act, members in net.activation_groups])  # (K, e, n_out)
             for member in range(net.n_members):
-                if active is not None and not active[member]:
+                if (active is not None and not active[member]) or not supported[member]:
                     continue
                 weight = net.weights[layer][member].double()  # (n_in, n_out): z^layer -> s
                 d = slope[member].double()  # (e, n_out)

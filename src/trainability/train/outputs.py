@@ -54,12 +54,16 @@ def member_columns(config: dict[str, Any], members: list[dict[str, Any]]) -> pd.
         rows.append({
             "member": index, "dataset": config["dataset"], "depth": config["depth"],
             "width": config["width"], "batch_size": config["batch_size"],
-            "data_seed": config["seed"], "activation": member["activation"],
+            "train_size": config.get("train_size"), "data_seed": config["seed"],
+            "activation": member["activation"],
             "initializer": member["initializer"], "lr": float(member["lr"]),
-            "init_seed": member["seed"], "diverged_at": member.get("diverged_at"),
+            "init_seed": member["seed"], "trick": member.get("trick", "none"),
+            "diverged_at": member.get("diverged_at"), "best_update": member.get("best_update"),
         })
     frame = pd.DataFrame(rows)
     frame["diverged_at"] = frame["diverged_at"].astype("Int64")
+    frame["best_update"] = frame["best_update"].astype("Int64")
+    frame["train_size"] = frame["train_size"].astype("Int64")
     return frame
 
 

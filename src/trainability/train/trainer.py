@@ -15,14 +15,20 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from trainability.nets.activations import ACTIVATIONS
 from trainability.nets.mlp import BundledMLP, nll_per_member
 from trainability.provenance import provenance, resolve_device
+from trainability.seeding import derive_seed
 from trainability.train import checkpoint as checkpoints
 from trainability.train.config import BundleConfig
 from trainability.train.data import TrainingData, load_training_data
 from trainability.train.monitor import Monitor
 from trainability.train.outputs import check_writable, write_run
 from trainability.train.sgd import sgd_step
+from trainability.tricks.early_stopping import EarlyStopping
+from trainability.tricks.net import TrickMLP
+from trainability.tricks.pretrain import pretrain
+from trainability.tricks.step import TrickStepper
 
 EVAL_CHUNK = 1000  # examples per forward pass when evaluating (bounds memory at K x 1000 x width)
 
@@ -60,20 +66,26 @@ def error_rates(net: BundledMLP, x: torch.Tensor, y: torch.Tensor) -> torch.Tens
     return wrong / len(x)
 
 
-def _record_curves(rows: dict[str, list], state: BundleState, data: TrainingData) -> float:
-    """Append train_loss (mean since the last evaluation), valid_error and test_error.
+@torch.no_grad()
+def _evaluate(state: BundleState, data: TrainingData) -> dict[str, torch.Tensor]:
+    """(K,) train_loss (mean since the last evaluation), train, validation and test error."""
+    net = state.net
+    if state.update == 0:
+        train_loss = nll_per_member(net.logits(data.monitor_x), data.monitor_y)
+    else:
+        train_loss = state.loss_sum / state.loss_count.clamp_min(1)
+    return {"train_loss": train_loss,
+            "train_error": error_rates(net, data.train_eval_x, data.train_eval_y),
+            "valid_error": error_rates(net, data.valid_x, data.valid_y),
+            "test_error": error_rates(net, data.test_x, data.test_y)}
+
+
+def _record_curves(rows: dict[str, list], state: BundleState,
+                   metrics: dict[str, torch.Tensor]) -> float:
+    """Append the metrics of every member at the current update; reset the loss accumulators.
 
     Returns the best validation error among members still training (for the progress bar).
     """
-    net = state.net
-    with torch.no_grad():
-        if state.update == 0:
-            train_loss = nll_per_member(net.logits(data.monitor_x), data.monitor_y)
-        else:
-            train_loss = state.loss_sum / state.loss_count.clamp_min(1)
-        metrics = {"train_loss": train_loss,
-                   "valid_error": error_rates(net, data.valid_x, data.valid_y),
-                   "test_error": error_rates(net, data.test_x, data.test_y)}
     active = state.active.cpu()
     for metric, values in metrics.items():
         values = torch.where(active, values.cpu().double(), float("nan"))
@@ -93,8 +105,8 @@ def _due(update: int, every: int, last: int) -> bool:
 
 
 def _checkpoint_of(config: BundleConfig, state: BundleState, data: TrainingData,
-                   curves: dict[str, list], monitor: Monitor, train_seconds: float
-                   ) -> checkpoints.Checkpoint:
+                   curves: dict[str, list], monitor: Monitor, train_seconds: float,
+                   extra: dict) -> checkpoints.Checkpoint:
     def cpu(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         return [t.detach().cpu().clone() for t in tensors]
 
@@ -104,7 +116,45 @@ def _checkpoint_of(config: BundleConfig, state: BundleState, data: TrainingData,
         diverged_at=state.diverged_at.cpu(), loss_sum=state.loss_sum.cpu(),
         loss_count=state.loss_count.cpu(), curves=curves, monitor_stats=monitor.records.stats,
         monitor_histograms=monitor.records.histograms, monitor_edges=monitor.edges,
-        train_seconds=train_seconds)
+        train_seconds=train_seconds, extra=extra)
+
+
+def needs_tricks(config: BundleConfig) -> bool:
+    """True when some member needs the general (autograd) path: a trick, or an activation
+    that is not a parameter-free elementwise function (maxout, PReLU, RReLU)."""
+    return any(not t.is_plain for t in config.member_tricks()) or any(
+        not ACTIVATIONS.build(m.activation).elementwise for m in config.members)
+
+
+def _build(config: BundleConfig, data: TrainingData, device: torch.device, lr: torch.Tensor):
+    """The bundle's network and its update function `step(x, y, active) -> (losses, updated)`.
+
+    Plain members train on the fused SGD path (trainability.train.sgd); a bundle with any
+    trick trains every member on the autograd path (trainability.tricks.step).
+    """
+    members = config.members
+    args = (data.n_inputs, data.n_classes, config.depth, config.width,
+            [m.activation for m in members], [m.initializer for m in members],
+            [m.seed for m in members], config.output_uses_init, device)
+    if not needs_tricks(config):
+        net = BundledMLP.initialize(*args)
+        return net, None, lambda x, y, active: sgd_step(net, x, y, lr, active)
+    net = TrickMLP.initialize(*args, tricks=config.member_tricks(),
+                              noise_seed=derive_seed(config.seed, "noise"))
+    stepper = TrickStepper(net, lr)
+    return net, stepper, stepper.step
+
+
+def _pretrain(config: BundleConfig, net: BundledMLP, data: TrainingData) -> list[dict]:
+    """Run the bundle's DAE pretraining (members with pretrain_dae) on the training stream."""
+    tricks = config.member_tricks()
+    settings = next((t.pretraining for t in tricks if t.pretraining is not None), None)
+    if settings is None:
+        return []
+    members = torch.tensor([t.pretraining is not None for t in tricks], device=data.valid_x.device)
+    generator = torch.Generator(device=data.valid_x.device).manual_seed(
+        derive_seed(config.seed, "pretrain"))
+    return pretrain(net, settings, members, data.batches.next_batch, data.monitor_x, generator)
 
 
 def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = True,
@@ -116,6 +166,8 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     `checkpoint_path` (default: `<out_dir>.ckpt`), and a run started while a checkpoint of the
     same config exists resumes from it, ending bitwise identical (on the CPU) to a run that
     was never interrupted. The checkpoint is deleted once the run folder is complete.
+    Members with pretrain_dae are pretrained first; members with early_stopping end at the
+    weights of their best validation error (the last curve point shows those).
     """
     out_dir = Path(out_dir)
     check_writable(out_dir, overwrite)
@@ -127,23 +179,31 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     started = time.perf_counter()
     data = load_training_data(config, device, resumed.data_position if resumed else 0)
     members = config.members
-    net = BundledMLP.initialize(
-        data.n_inputs, data.n_classes, config.depth, config.width,
-        [m.activation for m in members], [m.initializer for m in members],
-        [m.seed for m in members], config.output_uses_init, device)
     k = len(members)
+    lr = torch.tensor([m.lr for m in members], dtype=torch.float32, device=device)
+    net, stepper, step = _build(config, data, device, lr)
+    tracked = (stepper.net.parameters() + stepper.net.buffers()) if stepper else []
+    early = (EarlyStopping(tracked, config.member_tricks())
+             if any(t.early_stopping for t in config.member_tricks()) else None)
     state = BundleState(net, 0, torch.full((k,), -1, dtype=torch.long, device=device),
                         torch.zeros(k, device=device), torch.zeros(k, device=device))
-    lr = torch.tensor([m.lr for m in members], dtype=torch.float32, device=device)
     monitor = Monitor(data.monitor_x, data.monitor_y, config.histogram_bins,
                       config.jacobian_examples)
     curves: dict[str, list] = {"member": [], "update": [], "metric": [], "value": []}
     last = config.updates
     earlier_seconds = 0.0
+    pretraining: list[dict] = []
     if resumed:
-        for target, saved in zip([*net.weights, *net.biases],
-                                 [*resumed.weights, *resumed.biases], strict=True):
-            target.copy_(saved)
+        with torch.no_grad():
+            for target, saved in zip([*net.weights, *net.biases],
+                                     [*resumed.weights, *resumed.biases], strict=True):
+                target.copy_(saved)
+        extra = resumed.extra or {}
+        if stepper:
+            stepper.load_state(extra["stepper"])
+        if early:
+            early.load_state(extra["early_stopping"])
+        pretraining = extra.get("pretraining", [])
         state.update = resumed.update
         state.diverged_at = resumed.diverged_at.to(device)
         state.loss_sum = resumed.loss_sum.to(device)
@@ -154,41 +214,63 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
         monitor.edges = resumed.monitor_edges
         earlier_seconds = resumed.train_seconds
     else:
-        _record_curves(curves, state, data)
+        pretraining = _pretrain(config, net, data)
+        metrics = _evaluate(state, data)
+        if early:
+            early.observe(metrics["valid_error"], 0)
+        _record_curves(curves, state, metrics)
         monitor.record(net, 0, with_jacobian=True)
+
+    def extra_state() -> dict:
+        return {"stepper": stepper.state() if stepper else None,
+                "early_stopping": early.state() if early else None,
+                "pretraining": pretraining}
+
     bar = tqdm(total=last, initial=state.update, disable=not progress, unit="upd",
                dynamic_ncols=True, desc=f"{config.dataset} d{config.depth}x{config.width} K={k}")
     train_started = time.perf_counter()
     for update in range(state.update + 1, last + 1):
         x, y = data.batches.next_batch()  # (B, D), (B,)
-        losses, updated = sgd_step(net, x, y, lr, state.active)
-        state.diverged_at = torch.where(state.active & ~updated, update, state.diverged_at)
+        training = state.active if early is None else state.active & ~early.stopped
+        losses, updated = step(x, y, training)
+        state.diverged_at = torch.where(training & ~updated, update, state.diverged_at)
         state.loss_sum += torch.where(updated, losses, 0.0)
         state.loss_count += updated
         state.update = update
         if _due(update, config.eval_every, last):
-            best = _record_curves(curves, state, data)
+            metrics = _evaluate(state, data)
+            if early:
+                early.observe(torch.where(state.active, metrics["valid_error"], float("nan")),
+                              update)
+                if update == last:  # end at the best weights, and report those
+                    early.restore()
+                    metrics = _evaluate(state, data) | {"train_loss": metrics["train_loss"]}
+            best = _record_curves(curves, state, metrics)
             bar.set_postfix(best_valid_err=f"{best:.4f}", refresh=False)
         if _due(update, config.monitor_every, last):
             monitor.record(net, update, _due(update, config.jacobian_every, last), state.active)
         if checkpoint_every > 0 and update % checkpoint_every == 0 and update < last:
             seconds = earlier_seconds + time.perf_counter() - train_started
-            checkpoints.save(_checkpoint_of(config, state, data, curves, monitor, seconds),
-                             checkpoint_path)
+            checkpoints.save(_checkpoint_of(config, state, data, curves, monitor, seconds,
+                                            extra_state()), checkpoint_path)
         bar.update(1)
     bar.close()
     train_seconds = earlier_seconds + time.perf_counter() - train_started
 
     diverged = state.diverged_at.cpu().tolist()
+    best_update = early.best_update.cpu().tolist() if early else [-1] * k
     run_info = {
         "config": config.to_dict(),
-        "members": [m | {"diverged_at": d if d >= 0 else None}
-                    for m, d in zip(config.to_dict()["members"], diverged, strict=True)],
+        "members": [m | {"diverged_at": d if d >= 0 else None,
+                         "best_update": b if b >= 0 else None}
+                    for m, d, b in zip(config.to_dict()["members"], diverged, best_update,
+                                       strict=True)],
         "provenance": provenance(device),
         "wall_seconds": time.perf_counter() - started,
         "train_seconds": train_seconds,
         "resumed_from_update": resumed.update if resumed else None,
         "updates_per_second": last / train_seconds if train_seconds > 0 else None,
+        "pretraining": pretraining,
     }
     tables = {"curves": pd.DataFrame(curves),
               "layer_stats": pd.DataFrame(monitor.records.stats),
