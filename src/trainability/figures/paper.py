@@ -7,6 +7,11 @@ configuration on the dataset, at the largest width present, with the smallest in
 When the tables lack a configuration a figure needs, the function raises `MissingData`
 naming it.
 
+The paper's figures use only the paper's networks: plain SGD (`trick == "none"`) trained
+with the scale preset's budget (`budget == "preset"`); tables without these columns hold
+nothing else (`paper_runs`). The one exception is Fig. 11's pre-training reference curve,
+taken from the networks whose trick includes `pretrain_dae`.
+
 Figures that follow training over time put `update / 20_000` on the x axis ("epochs" of 20k
 updates, as the paper does) unless the whole run is shorter than 20k updates, in which case
 they show updates (`style.time_axis`).
@@ -39,7 +44,8 @@ from trainability.figures.style import (
 Tables = dict[str, pd.DataFrame]
 
 __all__ = [
-    "Config", "MissingData", "config_label", "select_network",
+    "Config", "MissingData", "activation_name", "config_label", "paper_runs",
+    "select_network", "trick_names", "with_axes",
     "fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10",
     "fig11", "fig12", "fig_jacobian", "fig_depth",
 ]
@@ -50,12 +56,53 @@ PAPER_JACOBIAN = {"standard": 0.5, "normalized": 0.8}
 MAX_MARKS = 20
 
 _ACTIVATION_NAMES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "softsign": "Softsign",
-                     "relu": "ReLU", "leaky_relu": "Leaky ReLU", "elu": "ELU", "selu": "SELU"}
+                     "relu": "ReLU", "leaky_relu": "Leaky ReLU", "elu": "ELU", "selu": "SELU",
+                     "prelu": "PReLU", "rrelu": "RReLU", "maxout": "Maxout"}
+#: Values of the trick axis and budget column for the paper's networks (and for tables
+#: written before those columns existed).
+PLAIN_TRICK = "none"
+PRESET_BUDGET = "preset"
 _DATASET_NAMES = {"shapeset": "Shapeset-3×2", "mnist": "MNIST", "cifar10": "CIFAR-10"}
 
 
 class MissingData(LookupError):
     """The tables lack what a figure needs; the message names the configuration."""
+
+
+def activation_name(activation: str) -> str:
+    """Display name: "Tanh", "Leaky ReLU 0.2" (leaky_relu:0.2), "Maxout k=2" (maxout:2)."""
+    base, _, argument = str(activation).partition(":")
+    name = _ACTIVATION_NAMES.get(base, base)
+    if not argument:
+        return name
+    return f"{name} k={argument}" if base == "maxout" else f"{name} {argument}"
+
+
+def with_axes(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with the `trick` and `budget` columns, filled with "none" and "preset" where
+    absent (tables written before the trick axis existed)."""
+    filled = {}
+    for column, default in (("trick", PLAIN_TRICK), ("budget", PRESET_BUDGET)):
+        if column not in frame.columns:
+            filled[column] = default
+        elif frame[column].isna().any():
+            filled[column] = frame[column].astype(object).where(frame[column].notna(), default)
+    return frame.assign(**filled) if filled else frame
+
+
+def paper_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The paper's networks: rows of plain SGD (`trick == "none"`) with the preset's budget."""
+    runs = with_axes(runs)
+    return runs[(runs["trick"].astype(str) == PLAIN_TRICK)
+                & (runs["budget"].astype(str) == PRESET_BUDGET)]
+
+
+def trick_names(trick: str) -> tuple[str, ...]:
+    """The names of the items of a trick string, without arguments:
+    "batchnorm+clip_norm:1" -> ("batchnorm", "clip_norm"); "none" -> ()."""
+    if pd.isna(trick) or str(trick) in ("", PLAIN_TRICK):
+        return ()
+    return tuple(item.split(":", 1)[0].strip() for item in str(trick).split("+"))
 
 
 @dataclass(frozen=True)
@@ -74,7 +121,7 @@ class Config:
 
 def config_label(activation: str, initializer: str) -> str:
     """The paper's legend names: "Tanh", "Tanh N" (normalized init), "Softsign", ..."""
-    name = _ACTIVATION_NAMES.get(activation, activation)
+    name = activation_name(activation)
     if initializer == "standard":
         return name
     if initializer == "normalized":
@@ -88,11 +135,16 @@ def _init_name(initializer: str) -> str:
 
 def select_network(tables: Tables, config: Config, width: int | None = None) -> pd.Series:
     """The runs row of `config`'s network: protocol rows of the dataset/activation/initializer/
-    depth, the largest width present (or `width`), the smallest init_seed.
+    depth among the paper's networks (`paper_runs`: no trick, the preset's budget), the
+    largest width present (or `width`), the smallest init_seed.
 
     Raises MissingData naming the configuration when there is none.
     """
-    runs = tables["runs"]
+    return _select(paper_runs(tables["runs"]), config, width)
+
+
+def _select(runs: pd.DataFrame, config: Config, width: int | None = None) -> pd.Series:
+    """As `select_network`, among the rows `runs`."""
     mask = ((runs["dataset"] == config.dataset) & runs["protocol"].astype(bool)
             & (runs["activation"] == config.activation)
             & (runs["initializer"] == config.initializer) & (runs["depth"] == config.depth))
@@ -119,7 +171,7 @@ def _describe_net(net: pd.Series) -> str:
 
 def _title(net: pd.Series, extra: str = "") -> str:
     """Panel title in the paper's manner: activation and initialization."""
-    name = _ACTIVATION_NAMES.get(net["activation"], net["activation"])
+    name = activation_name(net["activation"])
     return f"{name}, {_init_name(net['initializer'])}{extra}"
 
 
@@ -456,18 +508,39 @@ def _curve_entries(tables: Tables, dataset: str, with_pretraining: bool
         except MissingData:
             absent.append(label)
     if with_pretraining:
-        runs = tables["runs"]
-        pre = runs[(runs["dataset"] == dataset) & runs["protocol"].astype(bool)
-                   & (runs["initializer"] == PRETRAIN_INITIALIZER)]
-        if not pre.empty:
-            depth = int(pre["depth"].max())
-            activations = sorted(pre.loc[pre["depth"] == depth, "activation"].unique())
-            for activation in activations:
-                label = ("Pre-training" if len(activations) == 1
-                         else f"Pre-training ({activation})")
-                present.append((label, select_network(
-                    tables, Config(activation, PRETRAIN_INITIALIZER, depth, dataset))))
+        present += _pretraining_entries(tables, dataset)
     return present, absent
+
+
+def _pretraining_entries(tables: Tables, dataset: str) -> list[tuple[str, pd.Series]]:
+    """Fig. 11's reference curve(s): protocol networks whose trick includes `pretrain_dae`
+    (any budget), or, in older tables, whose initializer is "pretrain_dae"; at the deepest
+    depth present, one per activation/initializer ("Pre-training" when there is one)."""
+    runs = with_axes(tables["runs"])
+    runs = runs[(runs["dataset"] == dataset) & runs["protocol"].astype(bool)]
+    names = runs["trick"].map(trick_names)
+    by_trick = names == (PRETRAIN_INITIALIZER,)  # pre-training alone ...
+    if not by_trick.any():  # ... else combined with other tricks
+        by_trick = names.map(lambda n: PRETRAIN_INITIALIZER in n)
+    legacy = paper_runs(runs)
+    legacy = legacy[legacy["initializer"] == PRETRAIN_INITIALIZER]
+    pre = runs[by_trick] if by_trick.any() else legacy
+    if pre.empty:
+        return []
+    depth = int(pre["depth"].max())
+    pre = pre[pre["depth"] == depth]
+    configs = sorted({(a, i) for a, i in zip(pre["activation"], pre["initializer"],
+                                             strict=True)})
+    entries = []
+    for activation, initializer in configs:
+        if len(configs) == 1:
+            label = "Pre-training"
+        elif initializer == PRETRAIN_INITIALIZER:
+            label = f"Pre-training ({activation})"
+        else:
+            label = f"Pre-training ({config_label(activation, initializer)})"
+        entries.append((label, _select(pre, Config(activation, initializer, depth, dataset))))
+    return entries
 
 
 def _final_error(net: pd.Series) -> float:
@@ -509,6 +582,12 @@ def fig11(tables: Tables) -> Figure:
     _test_error_panel(axes[0], tables, entries, absent, _axis_for(n for _, n in entries))
     axes[0].set_title("Shapeset-3×2, online training (width "
                       + ", ".join(sorted({str(n['width']) for _, n in entries})) + ")")
+    own = sorted({(str(n["budget"]), int(n["updates"])) for label, n in entries
+                  if label.startswith("Pre-training") and "budget" in n
+                  and str(n["budget"]) != PRESET_BUDGET})
+    if own:
+        _suptitle(fig, "pre-training with its own budget: " + "; ".join(
+            f"{budget}, {updates:,} updates" for budget, updates in own))
     return fig
 
 
@@ -571,7 +650,7 @@ def fig_jacobian(tables: Tables) -> Figure:
 def fig_depth(tables: Tables, dataset: str = "shapeset") -> Figure:
     """Final test error against depth (1-5 hidden layers), per activation/initializer:
     mean ± std over the configuration's protocol networks (seeds), at one width."""
-    runs = tables["runs"]
+    runs = paper_runs(tables["runs"])
     rows = runs[(runs["dataset"] == dataset) & runs["protocol"].astype(bool)]
     if rows.empty:
         raise MissingData(f"needs protocol networks on {dataset} at several depths; none found")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from trainability.figures import paper
+from trainability.figures import paper, tricks
 from trainability.figures.paper import MissingData
 from trainability.figures.style import savefig
 
@@ -26,9 +26,11 @@ class FigureSpec:
     name: str
     function: Callable[..., Figure]
     caption: str  #: one sentence: what is shown, in which setting
-    claim: str  #: the paper's claim about it, one line
+    claim: str  #: the claim it bears on, one line (the paper's, or the practitioners')
     claim_ids: tuple[str, ...]  #: ids in the claims ledger (reference sec. 11)
     needs_tables: bool = True
+    #: whose claim `claim` is: "paper" (Glorot & Bengio) or "practice" (claims S1-S14)
+    claim_source: str = "paper"
 
 
 _SPECS = (
@@ -127,7 +129,58 @@ _SPECS = (
         "The best depth is 5 for every model except the sigmoid, whose best is 4 (sec. 2.3; "
         "not in the claims ledger).",
         ()),
+    # ---- the trick axis (issue 5): practitioner claims S1-S14 -------------------------------
+    FigureSpec(
+        "tricks_heatmap", tricks.tricks_heatmap,
+        "Final test error (%) of the trick study's protocol networks over depth × trick, mean "
+        "over seeds, per dataset, activation and initialization; hatched cells marked div: "
+        "every seed diverged; blank: not run.",
+        "Batch normalization and residual connections keep deep nets trainable and remove most "
+        "of the init/activation sensitivity; clipping prevents divergence; adaptive optimizers "
+        "rescue poorly initialized deep nets.",
+        ("S5", "S6", "S7", "S12"), claim_source="practice"),
+    FigureSpec(
+        "tricks_gradients", tricks.tricks_gradients,
+        "Root mean square of the back-propagated gradient ∂Cost/∂s per layer at "
+        "initialization and at the end of training, deepest networks of the trick study, one "
+        "line per trick (dashed: diverged).",
+        "Without remedies the gradient shrinks toward the input layers (by at most 1/4 per "
+        "sigmoid layer); batch normalization and residual connections keep it level.",
+        ("S5", "S6", "S10"), claim_source="practice"),
+    FigureSpec(
+        "dead_units", tricks.dead_units,
+        "Fraction of dead hidden units (zero output for every monitor example), averaged over "
+        "layers and seeds, during training: ReLU against leaky ReLU (slopes 0.01, 0.2), PReLU "
+        "and RReLU.",
+        "A growing fraction of ReLU units dies during training; leaky variants avoid it.",
+        ("S4",), claim_source="practice"),
+    FigureSpec(
+        "selu_stats", tricks.selu_stats,
+        "Mean (left) and standard deviation (right) of SELU activations per hidden layer "
+        "during training with LeCun-normal init, with the self-normalizing fixed point "
+        "(0 and 1) dashed.",
+        "SELU self-normalizes: every layer keeps mean ≈ 0 and std ≈ 1 during training.",
+        ("S3",), claim_source="practice"),
+    FigureSpec(
+        "sigmoid_derivative", tricks.sigmoid_derivative,
+        "The logistic sigmoid and its derivative (left), whose maximum 0.25 is at 0, and the "
+        "bound 0.25^L on the product of L sigmoid derivatives (right).",
+        "The sigmoid's derivative is at most 0.25, so gradients shrink geometrically through "
+        "stacked sigmoid layers.",
+        ("S10",), needs_tables=False, claim_source="practice"),
+    FigureSpec(
+        "matrix_product", tricks.matrix_product,
+        "Norm of the running product of 100 random 4×4 matrices with N(0, 1) entries "
+        "(log scale): single draws, median and 5–95% band over 200 draws, and the growth "
+        "predicted by the top Lyapunov exponent.",
+        "A product of many random Gaussian matrices explodes: 100 random 4×4 matrices reach "
+        "about 1e25.",
+        ("S9",), needs_tables=False, claim_source="practice"),
 )
+
+#: The figures of the trick axis, in the order of the report's "Training tricks" section.
+TRICK_FIGURES = ("tricks_heatmap", "tricks_gradients", "dead_units", "selu_stats",
+                 "sigmoid_derivative", "matrix_product")
 
 FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in _SPECS}
 

@@ -40,6 +40,26 @@ CONFIG_PALETTE: dict[str, tuple[float, float, float]] = {
 }
 _EXTRA = tuple(sns.color_palette("muted", 10))
 
+#: Colours of the trick axis (heat map, gradient figure): plain SGD black, the others by family.
+TRICK_PALETTE: dict[str, tuple[float, float, float]] = {
+    "none": (0.0, 0.0, 0.0),
+    "batchnorm": _CB[0], "batchnorm:after": _CB[9], "residual": _CB[1],
+    "batchnorm+residual": _CB[2], "clip_norm": _CB[3], "clip_value": _CB[4],
+    "momentum": _CB[5], "adagrad": _CB[6], "rmsprop": _CB[7], "adam": _CB[8],
+    "dropout": _EXTRA[0], "l2": _EXTRA[1], "l1": _EXTRA[2], "early_stopping": _EXTRA[3],
+    "pretrain_dae": _EXTRA[4],
+}
+
+#: Colours of the activations where one panel compares them (dead units, the tricks figures).
+ACTIVATION_PALETTE: dict[str, tuple[float, float, float]] = {
+    "sigmoid": (0.35, 0.35, 0.35), "tanh": _CB[3], "softsign": _CB[4], "relu": _CB[0],
+    "leaky_relu:0.01": _CB[2], "leaky_relu": _CB[2], "leaky_relu:0.2": _CB[1],
+    "prelu": _CB[5], "rrelu": _CB[8], "elu": _CB[6], "selu": _CB[9], "maxout": _CB[7],
+}
+
+#: Sequential colour map of the heat maps (light = low error, dark = high).
+HEATMAP_CMAP = "rocket_r"
+
 #: Colours of the two initializations where one panel compares them (Jacobian figure).
 INIT_COLORS = {"standard": sns.color_palette("colorblind")[3],
                "normalized": sns.color_palette("colorblind")[0]}
@@ -87,6 +107,25 @@ def config_color(label: str) -> tuple[float, float, float]:
     if label in CONFIG_PALETTE:
         return CONFIG_PALETTE[label]
     return _EXTRA[sum(map(ord, label)) % len(_EXTRA)]
+
+
+def trick_color(trick: str) -> tuple[float, float, float]:
+    """Colour of a trick string ("none", "clip_norm:1", "batchnorm+residual", ...): by the
+    whole string, else by its name without arguments, else a stable colour."""
+    if trick in TRICK_PALETTE:
+        return TRICK_PALETTE[trick]
+    base = "+".join(item.split(":", 1)[0] for item in trick.split("+"))
+    if base in TRICK_PALETTE:
+        return TRICK_PALETTE[base]
+    return _EXTRA[sum(map(ord, trick)) % len(_EXTRA)]
+
+
+def activation_color(activation: str) -> tuple[float, float, float]:
+    """Colour of an activation ("relu", "leaky_relu:0.2", "maxout:2", ...)."""
+    for key in (activation, activation.split(":", 1)[0]):
+        if key in ACTIVATION_PALETTE:
+            return ACTIVATION_PALETTE[key]
+    return _EXTRA[sum(map(ord, activation)) % len(_EXTRA)]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,288 @@
+"""Figures of the trick axis: each renders from synthetic tables that follow the data contract
+(runs/layer_stats with `trick` and `budget`), raises MissingData when its rows are absent;
+the heat map marks diverged cells; the paper's figures ignore trick rows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trainability.figures import FIGURES, MissingData, paper, render_figures, tricks
+from trainability.figures.registry import TRICK_FIGURES
+
+UPDATES = 1_000
+MONITOR = (0, 500, 1_000)
+WIDTH = 32
+BUDGET = "tricks"
+DEPTHS = (2, 5, 10)
+TRICKS = ("none", "batchnorm", "residual", "clip_norm:1")
+#: Every seed of this cell diverged; one seed of PARTIAL did.
+DIVERGED = ("shapeset", "sigmoid", "standard", 10, "none")
+PARTIAL = ("shapeset", "relu", "normalized", 10, "clip_norm:1")
+
+
+def _net(rows, *, dataset, depth, activation, initializer, trick, budget, seed, final,
+         diverged=False, width=WIDTH, protocol=True, stats=None, study=None):
+    """Append one network's runs row and layer_stats rows (`stats(update, layer)` gives
+    {(quantity, stat): value}) to `rows`."""
+    run = f"{dataset}-d{depth}-w{width}-{budget}"
+    member = sum(r["run"] == run for r in rows["runs"])
+    config = dict(run=run, member=member, stage="seeds", dataset=dataset, depth=depth,
+                  width=width, batch_size=10, activation=activation, initializer=initializer,
+                  lr=0.1, init_seed=seed, trick=trick, budget=budget)
+    if study is not None:
+        config["study"] = study
+    rows["runs"].append({**config, "protocol": protocol, "updates": UPDATES,
+                         "diverged_at": 700 if diverged else np.nan,
+                         "final_train_loss": final, "final_train_error": final,
+                         "final_valid_error": final, "best_valid_error": final,
+                         "final_test_error": np.nan if diverged else final,
+                         "wall_seconds": 1.0, "git_commit": "0" * 40, "device": "cpu"})
+    rows["curves"] += [{**config, "update": u, "metric": "test_error",
+                        "value": final + (0.9 - final) * math.exp(-u / 300)} for u in MONITOR]
+    for u in MONITOR:
+        for layer in range(1, depth + 1):
+            values = (stats or _default_stats)(u, layer, depth, trick)
+            rows["layer_stats"] += [{**config, "update": u, "layer": layer, "quantity": q,
+                                     "stat": s, "value": v} for (q, s), v in values.items()]
+
+
+def _default_stats(update, layer, depth, trick):
+    """Back-propagated gradients that shrink toward the input unless a trick is on."""
+    decay = 1.0 if trick != "none" else 0.25 ** (depth - layer)
+    return {("backprop_grad", "mean"): 0.0, ("backprop_grad", "std"): 1e-2 * decay,
+            ("activation", "mean"): 0.1, ("activation", "std"): 0.5}
+
+
+def fabricate(*, depth_study=True, activation_study=True, paper_net=True, study_column=False
+              ) -> dict[str, pd.DataFrame]:
+    rows = {"runs": [], "curves": [], "layer_stats": [], "histograms": []}
+    study = "tricks_depth" if study_column else None
+    if depth_study:
+        for depth in DEPTHS:
+            for activation in ("sigmoid", "relu"):
+                for initializer in ("standard", "normalized"):
+                    for k, trick in enumerate(TRICKS):
+                        for seed in (0, 1):
+                            key = ("shapeset", activation, initializer, depth, trick)
+                            diverged = key == DIVERGED or (key == PARTIAL and seed == 1)
+                            final = 0.1 + 0.02 * depth + 0.05 * k + 0.01 * seed
+                            _net(rows, dataset="shapeset", depth=depth, activation=activation,
+                                 initializer=initializer, trick=trick, budget=BUDGET,
+                                 seed=seed, final=final, diverged=diverged, study=study)
+    if activation_study:
+        def relu_stats(update, layer, depth, trick, slope):
+            dead = 0.0 if slope else 0.05 * layer * update / UPDATES
+            return {("activation", "mean"): 0.3, ("activation", "std"): 0.6,
+                    ("activation", "dead_fraction"): dead}
+
+        for activation, slope in (("relu", 0), ("leaky_relu:0.01", 0.01),
+                                  ("leaky_relu:0.2", 0.2), ("prelu", 0.25), ("rrelu", 0.2)):
+            for seed in (0, 1):
+                _net(rows, dataset="shapeset", depth=5, activation=activation,
+                     initializer="he_normal", trick="none", budget=BUDGET, seed=seed,
+                     final=0.2, study="tricks_activations" if study_column else None,
+                     stats=lambda u, ly, d, t, s=slope: relu_stats(u, ly, d, t, s))
+        for depth in (5, 12):
+            _net(rows, dataset="shapeset", depth=depth, activation="selu",
+                 initializer="lecun_normal", trick="none", budget=BUDGET, seed=0, final=0.2,
+                 study="tricks_activations" if study_column else None,
+                 stats=lambda u, layer, d, t: {("activation", "mean"): 0.01 * layer,
+                                               ("activation", "std"): 1 - 0.01 * layer})
+    if paper_net:  # the paper's Fig. 2 network, plain SGD with the preset's budget
+        _net(rows, dataset="shapeset", depth=4, activation="sigmoid", initializer="standard",
+             trick="none", budget="preset", seed=0, final=0.5, width=16,
+             study="table1" if study_column else None,
+             stats=lambda u, layer, d, t: {("activation", "mean"): 0.5 + 0.01 * layer,
+                                           ("activation", "std"): 0.2})
+    return {name: pd.DataFrame(frame) for name, frame in rows.items()}
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return fabricate()
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+# ---- rendering ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", TRICK_FIGURES)
+def test_each_trick_figure_renders_a_png(tables, tmp_path, name):
+    for frame_name, frame in tables.items():
+        frame.to_parquet(tmp_path / f"{frame_name}.parquet", index=False)
+    result = render_figures(tmp_path, tmp_path / "out", [name])[name]
+    assert not isinstance(result, str), f"{name} not drawn: {result}"
+    png, svg = result
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+    assert "<svg" in svg.read_text()[:2000]
+
+
+@pytest.mark.parametrize("name", ["tricks_heatmap", "tricks_gradients", "dead_units",
+                                  "selu_stats"])
+def test_missing_rows_raise_missing_data_with_a_reason(name, tmp_path):
+    empty = fabricate(depth_study=False, activation_study=False)
+    with pytest.raises(MissingData, match=r"needs .*"):
+        FIGURES[name].function(empty)
+    for frame_name, frame in empty.items():
+        frame.to_parquet(tmp_path / f"{frame_name}.parquet", index=False)
+    reason = render_figures(tmp_path, tmp_path / "out", [name])[name]
+    assert isinstance(reason, str) and reason.startswith("needs")
+
+
+def test_missing_layer_statistics_are_named():
+    no_stats = fabricate()
+    no_stats["layer_stats"] = no_stats["layer_stats"].iloc[0:0]
+    for function in (tricks.tricks_gradients, tricks.dead_units, tricks.selu_stats):
+        with pytest.raises(MissingData, match="layer statistic"):
+            function(no_stats)
+
+
+def test_registry_names_the_s_claims():
+    expected = {"tricks_heatmap": ("S5", "S6", "S7", "S12"),
+                "tricks_gradients": ("S5", "S6", "S10"), "dead_units": ("S4",),
+                "selu_stats": ("S3",), "sigmoid_derivative": ("S10",),
+                "matrix_product": ("S9",)}
+    assert set(TRICK_FIGURES) == set(expected)
+    for name, ids in expected.items():
+        assert FIGURES[name].claim_ids == ids and FIGURES[name].claim_source == "practice"
+    assert not FIGURES["sigmoid_derivative"].needs_tables
+    assert not FIGURES["matrix_product"].needs_tables
+
+
+# ---- content ------------------------------------------------------------------------------
+def test_heatmap_marks_diverged_cells_and_annotates_means(tables):
+    fig = tricks.tricks_heatmap(tables)
+    panels = {ax.get_gid(): ax for ax in fig.axes if ax.get_gid()}
+    sigmoid = panels["shapeset/sigmoid/standard"]
+    texts = {(round(t.get_position()[0]), round(t.get_position()[1])): t.get_text()
+             for t in sigmoid.texts}
+    depth, trick = DEPTHS.index(DIVERGED[3]), TRICKS.index(DIVERGED[4])
+    assert texts[(depth, trick)] == "div"
+    assert any(p.get_hatch() for p in sigmoid.patches)
+    # mean over the two seeds, in %: depth 2, trick none: (0.14 + 0.15) / 2
+    assert texts[(0, 0)] == "14.5"
+    relu = panels["shapeset/relu/normalized"]
+    texts = {(round(t.get_position()[0]), round(t.get_position()[1])): t.get_text()
+             for t in relu.texts}
+    # one of two seeds diverged: the other seed's error, starred
+    assert texts[(DEPTHS.index(PARTIAL[3]), TRICKS.index(PARTIAL[4]))] == "45.0*"
+    assert [t.get_text() for t in sigmoid.get_yticklabels()] == list(TRICKS)
+    assert [t.get_text() for t in sigmoid.get_xticklabels()] == [str(d) for d in DEPTHS]
+
+
+def test_heatmap_ignores_groups_without_tricks_and_uses_the_study_column():
+    tables = fabricate(study_column=True)
+    rows = tricks.trick_study(tables)
+    assert set(rows["study"]) == {"tricks_depth"}
+    assert set(rows["trick"]) == set(TRICKS)
+
+
+def test_gradients_show_the_deepest_nets_one_line_per_trick(tables):
+    fig = tricks.tricks_gradients(tables)
+    titled = {a.get_title(): a for a in fig.axes}
+    ax = titled["Sigmoid, normalized init\nat initialization"]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == set(TRICKS)
+    plain = lines["none"]
+    assert list(plain.get_xdata()) == list(range(1, max(DEPTHS) + 1))
+    # RMS = sqrt(mean^2 + std^2) = std here: shrinks by 4 per layer toward the input
+    assert np.allclose(plain.get_ydata(), 1e-2 * 0.25 ** (max(DEPTHS) - np.arange(1, 11)))
+    assert np.allclose(lines["batchnorm"].get_ydata(), 1e-2)
+    diverged = titled["Sigmoid, standard init\nat initialization"]
+    assert {ln.get_label(): ln.get_linestyle() for ln in diverged.get_lines()}["none"] == "--"
+
+
+def test_dead_units_compare_relu_with_the_leaky_variants(tables):
+    fig = tricks.dead_units(tables)
+    (ax,) = [a for a in fig.axes if a.get_lines()]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"ReLU", "Leaky ReLU 0.01", "Leaky ReLU 0.2", "PReLU", "RReLU"}
+    # relu: 5% x layer x progress, averaged over layers 1..5 -> 15% at the end
+    assert lines["ReLU"].get_ydata()[-1] == pytest.approx(15.0)
+    assert np.allclose(lines["Leaky ReLU 0.2"].get_ydata(), 0.0)
+    assert ax.get_xlabel() == "updates" and "%" in ax.get_ylabel()
+
+
+def test_selu_stats_show_mean_and_std_per_layer_with_references(tables):
+    fig = tricks.selu_stats(tables)
+    mean_ax, std_ax = [a for a in fig.axes if a.get_title()][:2]
+    assert "depth 12" in mean_ax.get_title() and mean_ax.get_title().endswith("mean")
+    layer_lines = [ln for ln in mean_ax.get_lines() if ln.get_linestyle() == "-"]
+    assert len(layer_lines) == 12
+    references = [ln.get_ydata()[0] for ax in (mean_ax, std_ax) for ln in ax.get_lines()
+                  if ln.get_linestyle() == "--"]
+    assert references == [0.0, 1.0]
+
+
+def test_sigmoid_derivative_marks_the_maximum():
+    fig = tricks.sigmoid_derivative()
+    assert any("0.25" in text for text in _texts(fig))
+    left = fig.axes[0]
+    derivative = next(ln for ln in left.get_lines() if ln.get_label().startswith("σ′"))
+    assert max(derivative.get_ydata()) == pytest.approx(0.25)
+
+
+def test_matrix_product_grows_at_the_lyapunov_rate():
+    rate = tricks.lyapunov_exponent(4)
+    assert rate == pytest.approx(0.5 * (math.log(2) + (1 - 0.5772156649)), rel=1e-6)
+    norms = tricks.matrix_product_norms(n_matrices=100, size=4, draws=200, seed=0)
+    assert norms.shape == (200, 100)
+    growth = np.median(np.log(norms[:, -1])) / 100
+    assert growth == pytest.approx(rate, abs=0.05)
+    assert 1e22 < np.median(norms[:, -1]) < 1e27
+    fig = tricks.matrix_product(draws=50)
+    assert fig.axes[0].get_yscale() == "log"
+
+
+# ---- the paper's figures ignore trick rows ------------------------------------------------
+def test_paper_selection_ignores_trick_and_own_budget_rows(tables):
+    plain = paper.select_network(tables, paper.Config("sigmoid", "standard", 4))
+    with_decoys = {name: frame.copy() for name, frame in tables.items()}
+    decoys = []
+    for trick, budget in (("batchnorm", "preset"), ("none", BUDGET)):
+        # a wider network with a smaller seed: the selection would prefer it if it counted
+        decoy = fabricate(depth_study=False, activation_study=False)
+        decoy["runs"] = decoy["runs"].assign(trick=trick, budget=budget, width=64, init_seed=-1,
+                                             run="decoy", member=len(decoys))
+        decoys.append(decoy["runs"])
+    with_decoys["runs"] = pd.concat([tables["runs"], *decoys], ignore_index=True)
+    chosen = paper.select_network(with_decoys, paper.Config("sigmoid", "standard", 4))
+    assert (chosen["run"], chosen["member"]) == (plain["run"], plain["member"])
+    assert chosen["budget"] == "preset" and chosen["trick"] == "none"
+    # ... so Fig. 2 plots the same thing
+    before = [ln.get_ydata().tolist() for ln in paper.fig2(tables).axes[0].get_lines()]
+    after = [ln.get_ydata().tolist() for ln in paper.fig2(with_decoys).axes[0].get_lines()]
+    assert before == after
+    # only trick rows: the paper's figure has nothing to draw
+    only_tricks = {**tables, "runs": pd.concat(decoys, ignore_index=True)}
+    with pytest.raises(MissingData):
+        paper.select_network(only_tricks, paper.Config("sigmoid", "standard", 4))
+
+
+def test_tables_without_trick_columns_are_the_papers():
+    runs = pd.DataFrame({"trick": ["none", "adam", None], "budget": ["preset", "preset", None]})
+    assert paper.paper_runs(runs).index.tolist() == [0, 2]
+    old = pd.DataFrame({"protocol": [True]})
+    assert paper.paper_runs(old).index.tolist() == [0]
+    assert paper.trick_names("batchnorm+clip_norm:1") == ("batchnorm", "clip_norm")
+    assert paper.activation_name("leaky_relu:0.2") == "Leaky ReLU 0.2"
+
+
+def test_fig11_takes_pretraining_from_trick_rows(tables):
+    pre = fabricate(depth_study=False, activation_study=False)
+    for name in ("runs", "curves", "layer_stats"):
+        pre[name] = pre[name].assign(trick="pretrain_dae", budget="tricks_pretraining",
+                                     depth=5, width=WIDTH, run="pretrain")
+    combined = {name: pd.concat([tables[name], pre[name]], ignore_index=True)
+                for name in ("runs", "curves", "layer_stats", "histograms")}
+    fig = paper.fig11(combined)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "Pre-training" in labels
+    assert "tricks_pretraining" in fig.get_suptitle()
+    # the trick rows of other tricks never enter Fig. 11
+    assert not any("batchnorm" in label for label in labels)
