@@ -26,6 +26,7 @@ HEADINGS = [
     "Effect of activation functions and saturation during training",
     "Studying gradients and their propagation",
     "Error curves and conclusions",
+    "Training tricks",
     "Claims ledger",
     "Runs",
     "Provenance",
@@ -113,7 +114,9 @@ CLAIM_VERDICTS = {"P1": "inconclusive", "P2": "supported", "P3": "not supported"
                   "P4": "supported", "P5": "supported", "P6": "inconclusive",
                   "P7": "not supported", "P8": "supported", "P9": "supported",
                   "P10": "inconclusive", "P11": "supported", "P12": "inconclusive",
-                  "S9": "supported"}
+                  "S3": "supported", "S4": "inconclusive", "S5": "supported",
+                  "S6": "not supported", "S7": "inconclusive", "S9": "supported",
+                  "S10": "supported", "S12": "inconclusive"}
 
 
 @pytest.fixture
@@ -137,7 +140,7 @@ def inputs(tmp_path):
         if name == SVG_FIGURE:
             (figures / f"{name}.svg").write_bytes(svg(60, 40))
         else:
-            (figures / f"{name}.png").write_bytes(png(64, 40, (20 + 15 * index, 90, 160)))
+            (figures / f"{name}.png").write_bytes(png(64, 40, ((20 + 15 * index) % 256, 90, 160)))
 
     table1_csv = root / "table1.csv"
     table1({"runs": runs}).to_csv(table1_csv, index=False)
@@ -291,8 +294,34 @@ def test_ledger_lists_every_claim_with_its_verdict(report, inputs):
         assert claim["rule"] in text and claim["evidence"] in text
         assert "per_layer 1: 0.1, 2: 0.2" in text and "parts.a supported" in text
     summary = parsed.text("summary")
-    assert "13 claims" in summary
-    assert "7 supported, 2 not supported and 4 inconclusive" in summary
+    assert "20 claims" in summary
+    assert "10 supported, 3 not supported and 7 inconclusive" in summary
+
+
+def test_training_tricks_section_has_its_figures_studies_and_s_claims(inputs, tmp_path):
+    runs = pd.read_parquet(inputs["tables_dir"] / "runs.parquet")
+    tricks = runs.iloc[:2].assign(trick=["batchnorm", "none"], budget="tricks", width=128,
+                                  updates=3000, depth=20, run="shapeset-d20-w128-tricks-sweep")
+    pd.concat([runs.assign(trick="none", budget="preset"), tricks], ignore_index=True).to_parquet(
+        inputs["tables_dir"] / "runs.parquet", index=False)
+    out = build_report(tmp_path / "r.html", **inputs)
+    parsed = Parsed(out.read_text(encoding="utf-8"))
+    text = parsed.text("tricks")
+    assert "2 networks at width 128 with 3,000 updates" in text
+    # the second row copied is the diverged tanh/standard network
+    assert ("tricks 2 1 Shapeset 20 128 3,000 tanh standard none, batchnorm"
+            in parsed.text("tricks-studies"))
+    for name in ("tricks_heatmap", "tricks_gradients", "dead_units", "selu_stats",
+                 "sigmoid_derivative", "matrix_product"):
+        figure = parsed.text(f"figure-{name}")
+        assert FIGURES[name].caption in figure and "The practitioners' claim:" in figure
+    for claim_id in ("S3", "S9", "S12"):
+        assert re.search(rf"{claim_id} [✓✗?] {CLAIM_VERDICTS[claim_id]}", text), claim_id
+    assert "P1 " not in text.split("Practitioner claims S1–S14")[1]
+    # trick rows stay out of the paper's sections, and the runs table names their trick
+    assert "depth 20" not in parsed.text("errors")
+    assert "batchnorm tricks" in parsed.text("runs-all")
+    assert "batchnorm" not in parsed.text("runs-missing")
 
 
 def test_diverged_and_missing_networks_are_named(report):

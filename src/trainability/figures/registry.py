@@ -134,7 +134,7 @@ _SPECS = (
         "tricks_heatmap", tricks.tricks_heatmap,
         "Final test error (%) of the trick study's protocol networks over depth × trick, mean "
         "over seeds, per dataset, activation and initialization; hatched cells marked div: "
-        "every seed diverged; blank: not run.",
+        "every seed diverged; – : not run.",
         "Batch normalization and residual connections keep deep nets trainable and remove most "
         "of the init/activation sensitivity; clipping prevents divergence; adaptive optimizers "
         "rescue poorly initialized deep nets.",

@@ -35,6 +35,7 @@ SECTIONS = (
     ("activations", "Effect of activation functions and saturation during training"),
     ("gradients", "Studying gradients and their propagation"),
     ("errors", "Error curves and conclusions"),
+    ("tricks", "Training tricks"),
     ("ledger", "Claims ledger"),
     ("runs", "Runs"),
     ("provenance", "Provenance"),
@@ -46,7 +47,21 @@ LAYOUT = {
     "activations": ("fig2", "fig3", "fig4"),
     "gradients": ("fig5", "fig6", "fig7", "fig8", "jacobian", "fig9", "fig10"),
     "errors": ("fig11", "fig12", "depth"),
+    "tricks": ("tricks_heatmap", "tricks_gradients", "dead_units", "selu_stats",
+               "sigmoid_derivative", "matrix_product"),
 }
+#: Titles of the figures that are not the paper's numbered ones.
+FIGURE_TITLES = {
+    "jacobian": "Layer-Jacobian singular values", "depth": "Depth sweep",
+    "tricks_heatmap": "Test error over depth × trick",
+    "tricks_gradients": "Back-propagated gradients with and without tricks",
+    "dead_units": "Dead units: ReLU and its leaky variants",
+    "selu_stats": "SELU self-normalization",
+    "sigmoid_derivative": "The sigmoid's derivative",
+    "matrix_product": "Products of random matrices",
+}
+#: How a figure's claim is introduced, by FigureSpec.claim_source.
+CLAIM_SOURCES = {"paper": "The paper", "practice": "The practitioners' claim"}
 
 TABLE1_CLAIMS = ("P10",)
 TABLE1_ROWS = ("Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid")
@@ -209,6 +224,7 @@ class Figure:
     caption: str
     paper_claim: str
     claims: list[dict[str, Any]] = field(default_factory=list)
+    claim_source: str = "The paper"  #: how `paper_claim` is introduced
     src: str | None = None  # data: URI, or None when no file was found
     reason: str | None = None  # why it could not be drawn (from the workflow's placeholder)
 
@@ -217,8 +233,7 @@ def _title(name: str) -> str:
     match = re.fullmatch(r"fig(\d+)", name)
     if match:
         return f"Figure {match.group(1)}"
-    return {"jacobian": "Layer-Jacobian singular values",
-            "depth": "Depth sweep"}.get(name, name)
+    return FIGURE_TITLES.get(name, name)
 
 
 def _embed(figures_dir: Path | None, name: str) -> str | None:
@@ -254,6 +269,8 @@ def _figure(name: str, spec: Any, figures_dir: Path | None,
                   caption=spec.caption if spec is not None else name,
                   paper_claim=spec.claim if spec is not None else "",
                   claims=_claim_refs(spec.claim_ids if spec is not None else (), by_id),
+                  claim_source=CLAIM_SOURCES.get(getattr(spec, "claim_source", "paper"),
+                                                 "The claim"),
                   src=_embed(figures_dir, name) if reason is None else None,
                   reason=reason)
 
@@ -371,8 +388,8 @@ def _sort_runs(runs: pd.DataFrame) -> pd.DataFrame:
         return runs
     keys = runs.assign(_d=runs["dataset"].map(_dataset_rank),
                        _s=runs["stage"].map({"sweep": 0, "seeds": 1}).fillna(2))
-    order = [c for c in ("_d", "dataset", "depth", "width", "activation", "initializer", "_s",
-                         "lr", "init_seed") if c in keys.columns]
+    order = [c for c in ("_d", "dataset", "depth", "width", "activation", "initializer",
+                         "budget", "trick", "_s", "lr", "init_seed") if c in keys.columns]
     return keys.sort_values(order, kind="stable").drop(columns=["_d", "_s"])
 
 
@@ -406,6 +423,10 @@ def _run_record(row: dict[str, Any]) -> dict[str, Any]:
         "lr": f"{row['lr']:g}" if _num(row.get("lr")) is not None else "–",
         "seed": row.get("init_seed", ""), "stage": row.get("stage", ""),
         "protocol": bool(row.get("protocol", False)),
+        "trick": str(row.get("trick") or PLAIN_TRICK) if not pd.isna(row.get("trick"))
+        else PLAIN_TRICK,
+        "budget": _budget_label(row.get("budget") if isinstance(row.get("budget"), str)
+                                else PRESET_BUDGET, row.get("train_size")),
         "diverged": diverged,
         "status": status,
         "test_error": _fmt(error * 100) if error is not None else "–",
@@ -413,40 +434,129 @@ def _run_record(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: What identifies a configuration (a grid point) in the runs table. `trick`, `budget` and
+#: `train_size` are absent from older tables: "none", "preset" and the full training set.
+CONFIG_KEYS = ("dataset", "depth", "width", "activation", "initializer", "trick", "budget",
+               "train_size")
+PLAIN_TRICK, PRESET_BUDGET = "none", "preset"
+
+
+def with_axes(runs: pd.DataFrame) -> pd.DataFrame:
+    """`runs` with the trick axis columns, filled where absent or NA."""
+    if runs.empty:
+        return runs
+    filled = {}
+    for column, default in (("trick", PLAIN_TRICK), ("budget", PRESET_BUDGET)):
+        if column not in runs.columns:
+            filled[column] = default
+        elif runs[column].isna().any():
+            filled[column] = runs[column].astype(object).where(runs[column].notna(), default)
+    if "train_size" not in runs.columns:
+        filled["train_size"] = None
+    return runs.assign(**filled) if filled else runs
+
+
+def paper_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """The paper's networks: plain SGD (trick "none") with the preset's budget."""
+    if runs.empty:
+        return runs
+    runs = with_axes(runs)
+    return runs[(runs["trick"].astype(str) == PLAIN_TRICK)
+                & (runs["budget"].astype(str) == PRESET_BUDGET)]
+
+
+def _train_size(value: Any) -> int | None:
+    number = _num(value)
+    return int(number) if number is not None else None
+
+
+def _config_of(row: Any) -> tuple:
+    """The CONFIG_KEYS of a runs row (a dict) or a grid point (an object), normalized."""
+    get = row.get if isinstance(row, dict) else (lambda key, default=None:
+                                                 getattr(row, key, default))
+    return (str(get("dataset")), int(get("depth")), int(get("width")),
+            str(get("activation")), str(get("initializer")),
+            str(get("trick", PLAIN_TRICK) or PLAIN_TRICK),
+            str(get("budget", PRESET_BUDGET) or PRESET_BUDGET),
+            _train_size(get("train_size", None)))
+
+
+def _inferred_schedule(runs: pd.DataFrame) -> tuple[list[float], list[int], list[int]]:
+    """(sweep rates, sweep seeds, rerun seeds) seen in `runs`."""
+    sweep = runs[runs["stage"] == "sweep"]
+    seeds = runs[runs["stage"] == "seeds"]
+    return (sorted(sweep["lr"].unique().tolist()), sorted(sweep["init_seed"].unique().tolist()),
+            sorted(seeds["init_seed"].unique().tolist()))
+
+
+def _budget_of(grid: dict[str, Any], name: str, preset: Any) -> Any:
+    """The Budget `name` of the report's grid config, or None when it is not defined there."""
+    if name == PRESET_BUDGET:
+        return preset
+    from trainability.pipeline.settings import resolve_budget
+    try:
+        return resolve_budget(grid, name)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
 def expected_networks(settings: dict[str, Any] | None, runs: pd.DataFrame
                       ) -> tuple[list[dict[str, Any]], str]:
     """Every network the protocol should have trained, and where that list comes from.
 
     From the studies of `settings` (see `resolve_settings`): each grid point x every learning
-    rate of the grid with the first seed (sweep), and x the other seeds at the selected rate
-    (seeds). Without studies, inferred from the runs themselves: every configuration present
-    should have every sweep rate and every seed seen anywhere.
+    rate of its budget's grid with the first seed (sweep), and x the other seeds at the
+    selected rate (seeds). A study whose budget `settings` does not define (its `budgets`) is
+    inferred from its runs. Without studies, inferred from the runs themselves: every
+    configuration present should have every sweep rate and every seed that appears anywhere
+    in its budget.
     """
     budget, _, grid = resolve_settings(settings)
+    runs = with_axes(runs)
+    #: (config, rates, sweep seeds, other seeds)
+    schedule: list[tuple[tuple, list, list, list]] = []
+    inferred_budgets: list[str] = []
     if grid is not None and budget is not None:
         from trainability.pipeline.plan import grid_points
-        points = [(p.dataset, p.depth, p.width, p.activation, p.initializer)
-                  for p in grid_points(grid)]
-        rates, sweep_seeds = list(budget.lr_grid), [budget.seeds[0]]
-        other_seeds = list(budget.seeds[1:])
         source = "the workflow's studies and budget"
+        for name, study in grid["studies"].items():
+            budget_name = str(study.get("budget", PRESET_BUDGET))
+            own = _budget_of(grid, budget_name, budget)
+            if own is None:
+                inferred_budgets.append(budget_name)
+                continue
+            try:
+                points = grid_points({**grid, "studies": {name: study}})
+            except (ValueError, KeyError):
+                inferred_budgets.append(budget_name)
+                continue
+            for point in points:
+                schedule.append((_config_of(point), list(own.lr_grid), [own.seeds[0]],
+                                 list(own.seeds[1:])))
+        if inferred_budgets:
+            source += ("; for budget " + ", ".join(sorted(set(inferred_budgets)))
+                       + ", which the settings do not define, the runs themselves")
     else:
         if runs.empty:
             return [], "nothing (no config was given and no run was found)"
-        keys = ["dataset", "depth", "width", "activation", "initializer"]
-        points = sorted({tuple(r) for r in runs[keys].itertuples(index=False)},
-                        key=lambda p: (_dataset_rank(p[0]), *map(str, p)))
-        sweep = runs[runs["stage"] == "sweep"]
-        seeds = runs[runs["stage"] == "seeds"]
-        rates = sorted(sweep["lr"].unique().tolist())
-        sweep_seeds = sorted(sweep["init_seed"].unique().tolist())
-        other_seeds = sorted(seeds["init_seed"].unique().tolist())
+        inferred_budgets = sorted(runs["budget"].astype(str).unique())
         source = ("the runs themselves (the studies were not given): every configuration "
-                  "present should have every sweep rate and every seed that appears anywhere")
-    expected = []
-    for point in points:
-        base = dict(zip(("dataset", "depth", "width", "activation", "initializer"), point,
-                        strict=True))
+                  "present should have every sweep rate and every seed that appears anywhere "
+                  "in its budget")
+    for budget_name in sorted(set(inferred_budgets)):
+        mine = runs[runs["budget"].astype(str) == budget_name] if not runs.empty else runs
+        if mine.empty:
+            continue
+        rates, sweep_seeds, other_seeds = _inferred_schedule(mine)
+        for config in sorted({_config_of(r) for r in mine.to_dict("records")},
+                             key=lambda c: (_dataset_rank(c[0]), *map(str, c))):
+            schedule.append((config, rates, sweep_seeds, other_seeds))
+    expected, seen = [], set()
+    for config, rates, sweep_seeds, other_seeds in schedule:
+        if config in seen:  # a grid point that several studies ask for trains once
+            continue
+        seen.add(config)
+        base = dict(zip(CONFIG_KEYS, config, strict=True))
         for lr in rates:
             for seed in sweep_seeds:
                 expected.append(dict(base, stage="sweep", lr=float(lr), init_seed=int(seed)))
@@ -460,23 +570,19 @@ def missing_networks(expected: list[dict[str, Any]], runs: pd.DataFrame
     """The expected networks with no row in runs, grouped by configuration and stage."""
     present_sweep, present_seeds, all_diverged = set(), set(), set()
     if not runs.empty:
+        runs = with_axes(runs).assign(_div=_diverged(runs))
+        by_config: dict[tuple, list[bool]] = {}
         for row in runs.to_dict("records"):
-            config = (str(row["dataset"]), int(row["depth"]), int(row["width"]),
-                      str(row["activation"]), str(row["initializer"]))
+            config = _config_of(row)
             if row["stage"] == "sweep":
                 present_sweep.add((*config, round(float(row["lr"]), 12), int(row["init_seed"])))
+                by_config.setdefault(config, []).append(bool(row["_div"]))
             else:
                 present_seeds.add((*config, int(row["init_seed"])))
-        sweep = runs[runs["stage"] == "sweep"].assign(_div=_diverged(runs))
-        keys = ["dataset", "depth", "width", "activation", "initializer"]
-        for config, group in sweep.groupby(keys):
-            if group["_div"].all():
-                all_diverged.add((str(config[0]), int(config[1]), int(config[2]),
-                                  str(config[3]), str(config[4])))
+        all_diverged = {config for config, flags in by_config.items() if all(flags)}
     groups: dict[tuple, dict[str, Any]] = {}
     for net in expected:
-        config = (str(net["dataset"]), int(net["depth"]), int(net["width"]),
-                  str(net["activation"]), str(net["initializer"]))
+        config = _config_of(net)
         if net["stage"] == "sweep":
             key = (*config, round(float(net["lr"]), 12), int(net["init_seed"]))
             if key in present_sweep:
@@ -488,12 +594,19 @@ def missing_networks(expected: list[dict[str, Any]], runs: pd.DataFrame
             what = f"seed {net['init_seed']}"
         group = groups.setdefault((*config, net["stage"]), {
             "dataset": _dataset_label(config[0]), "depth": config[1], "width": config[2],
-            "activation": config[3], "initializer": config[4], "stage": net["stage"],
+            "activation": config[3], "initializer": config[4], "trick": config[5],
+            "budget": _budget_label(config[6], config[7]), "stage": net["stage"],
             "members": [], "reason": "no result in runs.parquet"})
         group["members"].append(what)
         if net["stage"] == "seeds" and config in all_diverged:
             group["reason"] = "every sweep rate diverged, so no learning rate was selected"
     return list(groups.values())
+
+
+def _budget_label(budget: Any, train_size: Any = None) -> str:
+    """"preset", "tricks", "tricks, 1,000 training examples"."""
+    size = _train_size(train_size)
+    return str(budget) + (f", {size:,} training examples" if size is not None else "")
 
 
 def runs_context(runs: pd.DataFrame, settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -541,6 +654,66 @@ def depth_sweep(runs: pd.DataFrame) -> dict[str, Any] | None:
                                    for d in depths]})
         tables.append({"dataset": _dataset_label(dataset), "depths": depths, "rows": rows})
     return {"tables": tables} if tables else None
+
+
+# -------------------------------------------------------------------------- training tricks
+
+def _claim_number(claim_id: str) -> tuple[int, str]:
+    digits = re.sub(r"\D", "", claim_id)
+    return (int(digits) if digits else 0, claim_id)
+
+
+def _values(frame: pd.DataFrame, column: str, fmt: str = "{}") -> str:
+    if column not in frame.columns:
+        return "–"
+    values = frame[column].dropna().unique().tolist()
+    try:
+        values = sorted(values)
+    except TypeError:
+        values = sorted(values, key=str)
+    return ", ".join(fmt.format(v) for v in values) or "–"
+
+
+def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
+                   settings: dict[str, Any] | None) -> dict[str, Any]:
+    """The networks of the trick studies (a trick other than "none", or a budget of their
+    own), summarized per budget (and training-set size), and the practitioner claims (S)."""
+    s_claims = sorted((c for c in claims if c["id"].upper().startswith("S")),
+                      key=lambda c: _claim_number(c["id"]))
+    result: dict[str, Any] = {"studies": [], "claims": s_claims, "n_networks": 0,
+                              "widths": "–", "updates": "–", "preset_width": None,
+                              "preset_updates": None}
+    budget, _, _ = resolve_settings(settings)
+    if budget is not None:
+        result["preset_width"] = f"{budget.width:,}"
+        result["preset_updates"] = f"{budget.updates:,}"
+    if runs.empty:
+        return result
+    runs = with_axes(runs)
+    plain = paper_rows(runs)
+    if budget is None and not plain.empty:  # the paper's networks as run
+        result["preset_width"] = _values(plain, "width", "{:,}")
+        result["preset_updates"] = _values(plain, "updates", "{:,}")
+    rows = runs[(runs["trick"].astype(str) != PLAIN_TRICK)
+                | (runs["budget"].astype(str) != PRESET_BUDGET)]
+    if rows.empty:
+        return result
+    rows = rows.assign(_div=_diverged(rows), _size=rows["train_size"].map(_train_size))
+    for (name, size), group in rows.groupby(["budget", rows["_size"].fillna(-1)], sort=True):
+        tricks = sorted(group["trick"].astype(str).unique(),
+                        key=lambda t: (t != PLAIN_TRICK, t))
+        result["studies"].append({
+            "budget": _budget_label(name, None if size == -1 else size),
+            "networks": len(group), "diverged": int(group["_div"].sum()),
+            "datasets": ", ".join(_dataset_label(d) for d in sorted(
+                group["dataset"].unique(), key=_dataset_rank)),
+            "depths": _values(group, "depth"), "widths": _values(group, "width", "{:,}"),
+            "updates": _values(group, "updates", "{:,}"),
+            "activations": _values(group, "activation"),
+            "initializers": _values(group, "initializer"), "tricks": ", ".join(tricks)})
+    result.update(n_networks=len(rows), widths=_values(rows, "width", "{:,}"),
+                  updates=_values(rows, "updates", "{:,}"))
+    return result
 
 
 # ------------------------------------------------------------------------------ provenance
@@ -638,7 +811,9 @@ def resolve_settings(settings: dict[str, Any] | None
 
     `settings` is either what the workflow passes (`workflow_settings()` in
     workflow/rules/common.smk: scale, datasets, resolved_datasets, budget, and optionally
-    studies) or a full config.yaml (presets, studies). The grid needs the studies.
+    studies and `budgets`, the studies' own budgets by name, each a full budget) or a full
+    config.yaml (presets, studies). The grid needs the studies; it carries the studies' own
+    budgets that the settings define.
     """
     from trainability.pipeline.settings import Budget, resolve_budget, resolve_datasets
 
@@ -656,9 +831,27 @@ def resolve_settings(settings: dict[str, Any] | None
         datasets = list(settings["datasets"])
     grid = None
     if budget is not None and datasets is not None and isinstance(settings.get("studies"), dict):
-        grid = {"scale": "report", "presets": {"report": asdict(budget)},
+        grid = {"scale": "report",
+                "presets": {"report": {**asdict(budget), "budgets": _own_budgets(settings)}},
                 "datasets": list(datasets), "studies": settings["studies"]}
     return budget, datasets, grid
+
+
+def _own_budgets(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The studies' own budgets by name, as full budget dicts: from the settings' `budgets`,
+    or resolved from a full config's preset."""
+    from trainability.pipeline.settings import resolve_budget
+
+    if isinstance(settings.get("budgets"), dict):
+        return {str(k): dict(v) for k, v in settings["budgets"].items() if isinstance(v, dict)}
+    preset = (settings.get("presets") or {}).get(settings.get("scale")) or {}
+    budgets = {}
+    for name in preset.get("budgets") or {}:
+        try:
+            budgets[str(name)] = asdict(resolve_budget(settings, name))
+        except (TypeError, ValueError):  # an older resolve_budget without named budgets
+            continue
+    return budgets
 
 
 def settings_context(settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -729,7 +922,8 @@ def build_report(out_html: str | Path, tables_dir: str | Path | None,
         "figures": figures,
         "extra_figures": extra_figures,
         "table1": table1,
-        "depth": depth_sweep(runs),
+        "depth": depth_sweep(paper_rows(runs)),
+        "tricks": tricks_context(runs, claims, settings),
         "runs": runs_context(runs, settings),
         "settings": settings_context(settings),
         "provenance": provenance_context(runs, tables_dir, benchmarks_dir),
