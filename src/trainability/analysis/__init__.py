@@ -9,6 +9,8 @@
         print(verdict.id, verdict.verdict, verdict.evidence)
 
 Writers (`write_table1`, `write_claims`) read a tables folder and write CSV/JSON atomically.
+The practitioner claims S1-S14 live in `trainability.analysis.practitioner`, with the two toy
+computations its figures share (`random_matrix_product_norms`, `sigmoid_derivative_max`).
 """
 
 from trainability.analysis.claims import (
@@ -20,6 +22,10 @@ from trainability.analysis.claims import (
     claim,
     evaluate_claims,
     write_claims,
+)
+from trainability.analysis.practitioner import (
+    random_matrix_product_norms,
+    sigmoid_derivative_max,
 )
 from trainability.analysis.table1 import (
     BOLD_ALPHA,
@@ -42,6 +48,8 @@ __all__ = [
     "Verdict",
     "claim",
     "evaluate_claims",
+    "random_matrix_product_norms",
+    "sigmoid_derivative_max",
     "table1",
     "table1_html",
     "table1_markdown",
