@@ -542,10 +542,11 @@ def _norms(n_matrices: int, size: int, draws: int, seed: int) -> tuple[np.ndarra
     (draws, n_matrices) array, else `matrix_product_norms`; with the norm's description."""
     try:
         from trainability.analysis.practitioner import random_matrix_product_norms
-        norms = np.asarray(random_matrix_product_norms(n_matrices=n_matrices, size=size,
-                                                       draws=draws, seed=seed), dtype=float)
+        norms = np.asarray(random_matrix_product_norms(
+            n_matrices=n_matrices, size=size, draws=draws, seed=seed, ord=2, running=True),
+            dtype=float)
         if norms.shape == (draws, n_matrices) and np.all(norms > 0):
-            return norms, "norm"
+            return norms, "spectral norm"
     except (ImportError, AttributeError, TypeError, ValueError):
         pass
     return matrix_product_norms(n_matrices, size, draws, seed), "spectral norm"
