@@ -286,3 +286,9 @@ def test_fig11_takes_pretraining_from_trick_rows(tables):
     assert "tricks_pretraining" in fig.get_suptitle()
     # the trick rows of other tricks never enter Fig. 11
     assert not any("batchnorm" in label for label in labels)
+
+
+def test_tricks_are_ordered_plain_first_combinations_after_their_parts():
+    order = ["none", "batchnorm", "residual", "batchnorm+residual", "clip_norm:1",
+             "clip_value:0.1", "momentum:0.9", "adagrad", "rmsprop", "adam"]
+    assert sorted(reversed(order), key=tricks.trick_order) == order

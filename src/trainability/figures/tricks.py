@@ -135,13 +135,14 @@ def _init_rank(initializer: str) -> tuple[int, str]:
 
 
 def trick_order(trick: str) -> tuple:
-    """Sort key of trick strings: "none" first, then by the family of the first item
-    (TRICK_ORDER), single tricks before combinations, then alphabetically."""
+    """Sort key of trick strings: "none" first, then by family (TRICK_ORDER); a combination
+    comes right after the last of its families ("batchnorm", "residual",
+    "batchnorm+residual", "clip_norm:1", ...); then alphabetically."""
     names = trick_names(trick)
     if not names:
         return (-1, 0, "")
-    first = TRICK_ORDER.index(names[0]) if names[0] in TRICK_ORDER else len(TRICK_ORDER)
-    return (first, len(names), str(trick))
+    last = max(TRICK_ORDER.index(n) if n in TRICK_ORDER else len(TRICK_ORDER) for n in names)
+    return (last, len(names), str(trick))
 
 
 def trick_study(tables: Tables, dataset: str | None = None) -> pd.DataFrame:
@@ -324,8 +325,9 @@ def tricks_gradients(tables: Tables, dataset: str | None = None) -> Figure:
                 at = at[np.isfinite(at["rms"]) & (at["rms"] > 0)]
                 failed = bool(net["_div"])
                 diverged |= failed
-                ax.plot(at["layer"], at["rms"], color=trick_color(trick), marker="o",
-                        markersize=2.5, linestyle="--" if failed else "-",
+                ax.plot(at["layer"], at["rms"], color=trick_color(trick),
+                        marker="o" if depth <= 20 else None, markersize=2.5,
+                        linestyle="--" if failed else "-",
                         linewidth=1.6 if trick == PLAIN_TRICK else 1.1, label=trick)
             ax.set_yscale("log")
             ax.set_title(f"{activation_name(activation)}, {initializer} init\n"
@@ -336,9 +338,11 @@ def tricks_gradients(tables: Tables, dataset: str | None = None) -> Figure:
         _share_y(row_axes)
     for ax in axes[-len(columns):]:
         ax.set_xlabel("hidden layer")
-    extra = [Line2D([], [], color="0.3", linestyle="--", label="(dashed: diverged)")] \
-        if diverged else []
-    _figure_legend(fig, axes, extra)
+    handles = [Line2D([], [], color=trick_color(t), linewidth=1.6 if t == PLAIN_TRICK else 1.1,
+                      label=t) for t in tricks]
+    if diverged:
+        handles.append(Line2D([], [], color="0.3", linestyle="--", label="(dashed: diverged)"))
+    fig.legend(handles=handles, loc="outside right center")
     _suptitle(fig, f"{_DATASET_NAMES.get(dataset, dataset)}, depth {depth}; "
               + _setting(rows, "; RMS = √(mean² + std²) over examples and units"))
     return fig
