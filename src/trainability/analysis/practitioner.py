@@ -11,6 +11,9 @@ Each claim is one `@claim` function of the aggregate tables (see
 - **One budget per claim.** Studies may carry their own budget (width, updates), so a claim
   never mixes budgets: it uses the budget that gives it the most comparisons (pairs or
   networks), or the one passed as the `budget` option; the evidence names it.
+- **Training sets.** Networks trained on a subset of the training set (a `train_size`
+  column with a number; the overfitting study) count only for the overfitting claims S11
+  and S14, and pairs always share the training-set size.
 - **Errors** are final test errors in percent. A diverged network (diverged_at set or no
   final test error) scores 100%: failing to train counts against its configuration.
 - **Comparisons "A beats B"** pair networks that differ only in the compared axis: same
@@ -150,16 +153,31 @@ def chance_error(dataset: str) -> float:
     return CHANCE_ERROR.get(str(dataset), DEFAULT_CHANCE_ERROR)
 
 
-def _runs(tables: Mapping[str, pd.DataFrame], protocol_only: bool = True) -> pd.DataFrame:
+def _on_subset(runs: pd.DataFrame) -> pd.Series:
+    """True for networks trained on a subset of the training set (a training-set size column
+    holds a positive number; empty = the full set)."""
+    subset = pd.Series(False, index=runs.index)
+    for column in TRAINING_SET_COLUMNS:
+        if column in runs:
+            size = pd.to_numeric(runs[column], errors="coerce")
+            subset |= (size > 0).fillna(False).astype(bool)
+    return subset
+
+
+def _runs(tables: Mapping[str, pd.DataFrame], protocol_only: bool = True,
+          full_data: bool = True) -> pd.DataFrame:
     """Runs with trick/budget filled, canonical activations, `error` and `train_error` in %
     (diverged: 100), `diverged`; the largest width of each configuration, duplicates of one
-    network (same config, width, lr, seeds) counted once."""
+    network (same config, width, lr, seeds) counted once. With `full_data`, networks trained
+    on a subset of the training set (the overfitting study) are left out."""
     if tables_empty(tables, "runs"):
         return pd.DataFrame(columns=[*RUN_KEY, *PAIR_KEYS, "lr", "updates", "protocol",
                                      "error", "train_error", "diverged"])
     runs = with_axes(tables["runs"])
     if protocol_only:
         runs = runs[runs["protocol"].astype(bool)]
+    if full_data:
+        runs = runs[~_on_subset(runs)]
     runs = runs.assign(activation=runs["activation"].map(canonical_activation),
                        trick=runs["trick"].astype(str), budget=runs["budget"].astype(str))
     diverged = is_diverged(runs).to_numpy()
@@ -948,7 +966,7 @@ def _s10(tables, min_width: int = S_MIN_WIDTH) -> Finding:
              f"without runs leaves the claim inconclusive)." + _SCALE_NOTE))
 def _s11(tables, budget: str | None = None, min_updates: int = S_MIN_UPDATES,
          min_width: int = S_MIN_WIDTH) -> Finding:
-    runs = _runs(tables)
+    runs = _runs(tables, full_data=False)
     regular = runs["trick"].map(lambda t: any(_single(t, k) for k in S11_REGULARIZERS))
     frame = runs[(regular | (runs["trick"] == PAPER_TRICK))
                  & runs["dataset"].isin(FINITE_DATASETS)]
@@ -1096,7 +1114,7 @@ def _test_rise(tables, rows: pd.DataFrame) -> pd.DataFrame:
              f"{_PAIRED}." + _SCALE_NOTE))
 def _s14(tables, budget: str | None = None, min_updates: int = S_MIN_UPDATES,
          min_width: int = S_MIN_WIDTH) -> Finding:
-    runs = _runs(tables)
+    runs = _runs(tables, full_data=False)
     stopped = runs["trick"].map(lambda t: _single(t, "early_stopping"))
     frame = runs[(stopped | (runs["trick"] == PAPER_TRICK))
                  & runs["dataset"].isin(FINITE_DATASETS)]
