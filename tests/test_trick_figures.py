@@ -292,3 +292,8 @@ def test_tricks_are_ordered_plain_first_combinations_after_their_parts():
     order = ["none", "batchnorm", "residual", "batchnorm+residual", "clip_norm:1",
              "clip_value:0.1", "momentum:0.9", "adagrad", "rmsprop", "adam"]
     assert sorted(reversed(order), key=tricks.trick_order) == order
+
+
+def test_empty_trick_and_budget_cells_are_the_papers():
+    runs = pd.DataFrame({"trick": ["", "adam", None], "budget": ["preset", " ", np.nan]})
+    assert paper.paper_runs(runs).index.tolist() == [0, 2]

@@ -80,13 +80,15 @@ def activation_name(activation: str) -> str:
 
 def with_axes(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with the `trick` and `budget` columns, filled with "none" and "preset" where
-    absent (tables written before the trick axis existed)."""
+    absent, NA or empty (tables written before the trick axis existed)."""
     filled = {}
     for column, default in (("trick", PLAIN_TRICK), ("budget", PRESET_BUDGET)):
         if column not in frame.columns:
             filled[column] = default
-        elif frame[column].isna().any():
-            filled[column] = frame[column].astype(object).where(frame[column].notna(), default)
+        else:
+            empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+            if empty.any():
+                filled[column] = frame[column].astype(object).where(~empty, default)
     return frame.assign(**filled) if filled else frame
 
 

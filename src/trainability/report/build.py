@@ -449,8 +449,10 @@ def with_axes(runs: pd.DataFrame) -> pd.DataFrame:
     for column, default in (("trick", PLAIN_TRICK), ("budget", PRESET_BUDGET)):
         if column not in runs.columns:
             filled[column] = default
-        elif runs[column].isna().any():
-            filled[column] = runs[column].astype(object).where(runs[column].notna(), default)
+        else:
+            empty = runs[column].isna() | (runs[column].astype(str).str.strip() == "")
+            if empty.any():
+                filled[column] = runs[column].astype(object).where(~empty, default)
     if "train_size" not in runs.columns:
         filled["train_size"] = None
     return runs.assign(**filled) if filled else runs
@@ -610,7 +612,7 @@ def _budget_label(budget: Any, train_size: Any = None) -> str:
 
 
 def runs_context(runs: pd.DataFrame, settings: dict[str, Any] | None) -> dict[str, Any]:
-    runs = _sort_runs(runs)
+    runs = _sort_runs(with_axes(runs))
     records = [_run_record(r) for r in runs.to_dict("records")]
     expected, source = expected_networks(settings, runs)
     missing = missing_networks(expected, runs)
