@@ -47,7 +47,7 @@ def bundle_json(stage):
 def checkpoint_interval(wildcards):
     """Updates between checkpoints: one per evaluation, so a killed or preempted job loses at
     most one evaluation interval (a rerun, or Slurm's requeue, resumes from it)."""
-    return settings.resolve_budget(config).eval_every
+    return planning.job_budget(config, job_of(wildcards, "sweep")).eval_every
 
 
 SPEED = job_resources.speed_from_config(config)

@@ -32,7 +32,7 @@ def _run_rows(run_dir: Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     info, tables = read_run(run_dir)
     config = info["config"]
     stage = run_dir.name
-    run_id = f"{config['dataset']}-d{config['depth']}-w{config['width']}-{stage}"
+    run_id = f"{run_dir.parent.name}-{stage}"  # the job's name: unique across the grid
     curves = tables["curves"]
     members = curves.drop_duplicates("member").drop(columns=["update", "metric", "value"])
     final = final_metrics(curves).add_prefix("final_").reset_index()
@@ -40,9 +40,9 @@ def _run_rows(run_dir: Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
                   .rename("best_valid_error").reset_index())
     runs = members.merge(final, on="member").merge(best_valid, on="member")
     if stage == "sweep":
-        chosen = select_rates(run_dir)[["activation", "initializer", "lr"]]
+        chosen = select_rates(run_dir)[["activation", "initializer", "trick", "lr"]]
         chosen["protocol"] = True
-        runs = runs.merge(chosen, on=["activation", "initializer", "lr"], how="left")
+        runs = runs.merge(chosen, on=["activation", "initializer", "trick", "lr"], how="left")
         runs["protocol"] = runs["protocol"].fillna(False).astype(bool)
     else:
         runs["protocol"] = True

@@ -1,9 +1,13 @@
 """From studies to jobs: which bundles to train.
 
-A *grid point* is one network configuration: (dataset, activation, initializer, depth, width).
-The studies of config.yaml are cross-products of axes; their union, deduplicated, is the grid.
-Grid points that share (dataset, depth, width) train together as one bundle, whichever
-studies ask for them, so the DAG has one job per shape and stage instead of one per network:
+A *grid point* is one network configuration: (dataset, activation, initializer, depth, width,
+trick), trained under a budget (the preset's, or a study's own) and, optionally, on a training
+subset. The studies of config.yaml are cross-products of axes; their union, deduplicated, is
+the grid. Grid points that share dataset, depth, width, budget and training subset train
+together as one bundle, whichever studies ask for them, so the DAG has one job per shape and
+stage instead of one per network. Members whose shapes or schedules cannot be stacked get a
+bundle of their own: maxout with k pieces (wider weights), and DAE pretraining (a phase the
+other members would sit through).
 
 - stage "sweep": every grid point of the bundle x every learning rate of the grid, with the
   first seed;
@@ -17,8 +21,10 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from trainability.pipeline.settings import Budget, resolve_budget, resolve_datasets
+from trainability.nets.activations import ACTIVATIONS
+from trainability.pipeline.settings import PRESET, Budget, resolve_budget, resolve_datasets
 from trainability.train.config import BundleConfig, MemberConfig
+from trainability.tricks.spec import NONE, OPTIMIZERS, Pretraining, canonical, parse_trick
 
 STAGES = ("sweep", "seeds")
 
@@ -30,39 +36,75 @@ class GridPoint:
     width: int
     activation: str
     initializer: str
+    trick: str = NONE
+    budget: str = PRESET
+    train_size: int | None = None
+
+    @property
+    def variant(self) -> str:
+        """What forces a bundle of its own: "" or tags like "maxout2", "dae"."""
+        tags = []
+        pieces = ACTIVATIONS.build(self.activation).pieces
+        if pieces > 1:
+            tags.append(f"maxout{pieces}")
+        pretraining = parse_trick(self.trick).pretraining
+        if pretraining is not None:
+            tags.append("dae" if pretraining == Pretraining() else
+                        f"dae{pretraining.updates}n{pretraining.noise:g}r{pretraining.lr:g}"
+                        .replace(".", "p"))
+        return "_".join(tags)
+
+    @property
+    def bundle_key(self) -> tuple:
+        return (self.dataset, self.depth, self.width, self.budget, self.train_size or 0,
+                self.variant)
 
 
 @dataclass(frozen=True, order=True)
 class BundleJob:
-    """One training job: a shape and a stage. `name` is its wildcard-friendly id."""
+    """One training job: a bundle key and a stage. `name` is its wildcard-friendly id."""
 
     dataset: str
     depth: int
     width: int
+    budget: str
+    train_size: int
+    variant: str
     stage: str
 
     @property
     def name(self) -> str:
-        return f"{self.dataset}-d{self.depth}-w{self.width}-{self.stage}"
+        tags = [f"{self.dataset}-d{self.depth}-w{self.width}"]
+        if self.budget != PRESET:
+            tags.append(self.budget)
+        if self.train_size:
+            tags.append(f"n{self.train_size}")
+        if self.variant:
+            tags.append(self.variant)
+        return "-".join(tags + [self.stage])
 
     @property
-    def shape(self) -> tuple[str, int, int]:
-        return self.dataset, self.depth, self.width
+    def key(self) -> tuple:
+        return (self.dataset, self.depth, self.width, self.budget, self.train_size,
+                self.variant)
 
 
 def grid_points(config: dict[str, Any]) -> list[GridPoint]:
     """The union of every study's grid points on the selected datasets, sorted."""
-    budget = resolve_budget(config)
     datasets = set(resolve_datasets(config))
     points = set()
     for study in config["studies"].values():
+        budget_name = study.get("budget", PRESET)
+        budget = resolve_budget(config, budget_name)
         widths = study.get("widths") or [budget.width]
-        for dataset, activation, initializer, depth, width in itertools.product(
+        tricks = study.get("tricks") or [NONE]
+        for dataset, activation, initializer, depth, width, trick in itertools.product(
                 study["datasets"], study["activations"], study["initializers"],
-                study["depths"], widths):
+                study["depths"], widths, tricks):
             if dataset in datasets:
-                points.add(GridPoint(dataset, depth, width, activation, initializer))
-    return sorted(points)
+                points.add(GridPoint(dataset, depth, width, activation, initializer,
+                                     canonical(trick), budget_name, study.get("train_size")))
+    return sorted(points, key=lambda p: (p.bundle_key, p))
 
 
 def study_points(config: dict[str, Any], study: str) -> list[GridPoint]:
@@ -72,11 +114,15 @@ def study_points(config: dict[str, Any], study: str) -> list[GridPoint]:
 
 
 def plan_jobs(config: dict[str, Any]) -> list[BundleJob]:
-    """Every training job, sweeps first. No "seeds" jobs when there is a single seed."""
-    budget = resolve_budget(config)
-    shapes = sorted({(p.dataset, p.depth, p.width) for p in grid_points(config)})
-    stages = STAGES if len(budget.seeds) > 1 else STAGES[:1]
-    return [BundleJob(*shape, stage) for stage in stages for shape in shapes]
+    """Every training job, sweeps first. No "seeds" jobs for a budget with a single seed."""
+    keys = sorted({p.bundle_key for p in grid_points(config)})
+    jobs = []
+    for stage in STAGES:
+        for key in keys:
+            if stage == "seeds" and len(resolve_budget(config, key[3]).seeds) < 2:
+                continue
+            jobs.append(BundleJob(*key, stage))
+    return jobs
 
 
 def job_by_name(config: dict[str, Any], name: str) -> BundleJob:
@@ -86,8 +132,18 @@ def job_by_name(config: dict[str, Any], name: str) -> BundleJob:
     raise ValueError(f"no training job named {name!r} in this config")
 
 
+def _member_order(point: GridPoint) -> tuple:
+    """Order of a bundle's members: by optimizer, then trick, then activation, so that each
+    optimizer's members, and each trick's, form contiguous runs, which the trick path
+    updates, normalizes and clips through views instead of gathers. A bundle without
+    tricks keeps one run per activation."""
+    optimizer = parse_trick(point.trick).optimizer
+    return (OPTIMIZERS.index(optimizer), point.trick, point.activation, point.initializer)
+
+
 def _points_of(config: dict[str, Any], job: BundleJob) -> list[GridPoint]:
-    return [p for p in grid_points(config) if (p.dataset, p.depth, p.width) == job.shape]
+    return sorted((p for p in grid_points(config) if p.bundle_key == job.key),
+                  key=_member_order)
 
 
 def _bundle(config: dict[str, Any], budget: Budget, job: BundleJob,
@@ -97,34 +153,39 @@ def _bundle(config: dict[str, Any], budget: Budget, job: BundleJob,
         updates=budget.updates, eval_every=budget.eval_every,
         monitor_every=budget.monitor_every, monitor_size=budget.monitor_size,
         valid_size=budget.valid_size, test_size=budget.test_size, seed=int(config["seed"]),
+        histogram_bins=budget.histogram_bins,
         device=config.get("device", "auto"), data_root=str(config.get("data_root", "data")),
-        members=tuple(members),
+        train_size=job.train_size or None, budget=job.budget, members=tuple(members),
     ).validate()
+
+
+def job_budget(config: dict[str, Any], job: BundleJob) -> Budget:
+    return resolve_budget(config, job.budget)
 
 
 def bundle_config(config: dict[str, Any], job: BundleJob) -> BundleConfig:
     """The job's bundle. For the seeds stage, learning rates are placeholders (1.0) that
     `with_selected_rates` replaces once the sweep has run."""
-    budget = resolve_budget(config)
+    budget = job_budget(config, job)
     points = _points_of(config, job)
     if job.stage == "sweep":
-        members = [MemberConfig(p.activation, p.initializer, lr, budget.seeds[0])
+        members = [MemberConfig(p.activation, p.initializer, lr, budget.seeds[0], p.trick)
                    for p in points for lr in budget.lr_grid]
     else:
-        members = [MemberConfig(p.activation, p.initializer, 1.0, seed)
+        members = [MemberConfig(p.activation, p.initializer, 1.0, seed, p.trick)
                    for p in points for seed in budget.seeds[1:]]
     return _bundle(config, budget, job, members)
 
 
-def with_selected_rates(bundle: BundleConfig, rates: dict[tuple[str, str], float]
+def with_selected_rates(bundle: BundleConfig, rates: dict[tuple[str, str, str], float]
                         ) -> BundleConfig:
     """Replace each member's learning rate by the one selected for its configuration."""
     members = []
     for member in bundle.members:
-        key = (member.activation, member.initializer)
+        key = (member.activation, member.initializer, member.trick)
         if key not in rates:
-            raise ValueError(f"no selected learning rate for {key[0]}/{key[1]}; "
+            raise ValueError(f"no selected learning rate for {'/'.join(key)}; "
                              "rerun the sweep stage")
         members.append(MemberConfig(member.activation, member.initializer, rates[key],
-                                    member.seed))
+                                    member.seed, member.trick))
     return bundle.replace(members=tuple(members))

@@ -24,18 +24,21 @@ def final_metrics(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def select_rates(run_dir: str | Path) -> pd.DataFrame:
-    """(activation, initializer) -> chosen lr, its final valid error, and what was tried."""
+    """(activation, initializer, trick) -> chosen lr, its final valid error, what was tried."""
     info, tables = read_run(run_dir)
     members = pd.DataFrame(info["config"]["members"])
     members["member"] = range(len(members))
+    if "trick" not in members:
+        members["trick"] = "none"
     final = final_metrics(tables["curves"]).reset_index()
     frame = members.merge(final, on="member")
     rows = []
-    for (activation, initializer), group in frame.groupby(["activation", "initializer"]):
+    for (activation, initializer, trick), group in frame.groupby(
+            ["activation", "initializer", "trick"]):
         finite = group[group["valid_error"].notna()].sort_values(["valid_error", "lr"])
         best = finite.iloc[0] if len(finite) else None
         rows.append({
-            "activation": activation, "initializer": initializer,
+            "activation": activation, "initializer": initializer, "trick": trick,
             "lr": float(best["lr"]) if best is not None else math.nan,
             "valid_error": float(best["valid_error"]) if best is not None else math.nan,
             "tried": sorted(group["lr"].tolist()),
@@ -56,8 +59,9 @@ def write_selection(run_dir: str | Path, out: str | Path) -> Path:
     return out
 
 
-def read_selection(path: str | Path) -> dict[tuple[str, str], float]:
-    """{(activation, initializer): lr} for every configuration with a selection."""
+def read_selection(path: str | Path) -> dict[tuple[str, str, str], float]:
+    """{(activation, initializer, trick): lr} for every configuration with a selection."""
     records = json.loads(Path(path).read_text())["rates"]
-    return {(r["activation"], r["initializer"]): r["lr"] for r in records
+    return {(r["activation"], r["initializer"], r.get("trick", "none")): r["lr"]
+            for r in records
             if r["lr"] is not None and not math.isnan(r["lr"])}

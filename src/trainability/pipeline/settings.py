@@ -16,8 +16,10 @@ import yaml
 from trainability.data.datasets import FINITE_DATASETS, expected_files
 
 OVERRIDABLE = ("updates", "eval_every", "monitor_every", "lr_grid", "seeds", "width")
+#: The name of a preset's own budget (studies without a `budget` key use it).
+PRESET = "preset"
 BUDGET_DEFAULTS = {"batch_size": 10, "monitor_size": 300, "valid_size": 10_000,
-                   "test_size": 10_000}
+                   "test_size": 10_000, "histogram_bins": 100}
 
 
 def normalize(value: Any) -> Any:
@@ -56,10 +58,20 @@ class Budget:
     monitor_size: int = 300
     valid_size: int = 10_000
     test_size: int = 10_000
+    histogram_bins: int = 100
 
 
-def resolve_budget(config: dict[str, Any]) -> Budget:
+def resolve_budget(config: dict[str, Any], name: str = PRESET) -> Budget:
+    """The budget `name` of the selected preset: "preset" is the preset's own; any other name
+    is an entry of the preset's `budgets` (a study's own budget), which overrides it. The
+    command-line overrides (`--config updates=...`) apply to every budget."""
     preset = dict(BUDGET_DEFAULTS) | dict(config["presets"][config["scale"]])
+    variants = preset.pop("budgets", None) or {}
+    if name != PRESET:
+        if name not in variants:
+            raise ValueError(f"budget {name!r} is not defined by preset {config['scale']!r}; "
+                             f"add it under presets.{config['scale']}.budgets in config.yaml")
+        preset |= dict(variants[name])
     for key in OVERRIDABLE:
         if config.get(key) is not None:
             preset[key] = config[key]

@@ -69,7 +69,7 @@ class BundleConfig:
         jacobian_every: record layer-Jacobian singular values every this many updates
             (0 = at initialization and at the end only; they cost an eigendecomposition).
         jacobian_examples: monitor examples whose Jacobians are decomposed.
-        histogram_bins: bins of every histogram.
+        histogram_bins: bins of every histogram (0: record no histograms).
         seed: data seed (minibatch order, Shapeset streams); members carry init seeds.
         device: "auto" (CUDA when present), "cpu" or "cuda".
         data_root: folder holding MNIST/ and cifar-10-batches-py/ (None: see datasets).
@@ -102,6 +102,7 @@ class BundleConfig:
     test_size: int = 10_000
     output_uses_init: bool = True
     train_size: int | None = None
+    budget: str = "preset"
     members: tuple[MemberConfig, ...] = field(default_factory=lambda: (MemberConfig(),))
 
     # ---- construction -------------------------------------------------------------------
@@ -145,9 +146,9 @@ class BundleConfig:
         _choice("pixel_range", self.pixel_range, PIXEL_RANGES)
         _choice("device", self.device, DEVICES)
         for name in ("depth", "width", "batch_size", "updates", "monitor_size",
-                     "jacobian_examples", "histogram_bins", "valid_size", "test_size"):
+                     "jacobian_examples", "valid_size", "test_size"):
             _at_least(name, getattr(self, name), 1)
-        for name in ("eval_every", "monitor_every", "jacobian_every", "seed"):
+        for name in ("eval_every", "monitor_every", "jacobian_every", "seed", "histogram_bins"):
             _at_least(name, getattr(self, name), 0)
         if self.eval_every == 0:
             raise ConfigError("eval_every must be >= 1 (updates between evaluations)")

@@ -213,6 +213,8 @@ class Monitor:
 
     def _histograms(self, update: int, name: str, tensors: list[torch.Tensor]) -> None:
         assert self.edges is not None
+        if self.bins == 0:
+            return
         rows = self.records.histograms
         bins = self.bins
         for m in range(tensors[0].shape[0]):

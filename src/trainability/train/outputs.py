@@ -54,7 +54,8 @@ def member_columns(config: dict[str, Any], members: list[dict[str, Any]]) -> pd.
         rows.append({
             "member": index, "dataset": config["dataset"], "depth": config["depth"],
             "width": config["width"], "batch_size": config["batch_size"],
-            "train_size": config.get("train_size"), "data_seed": config["seed"],
+            "train_size": config.get("train_size"), "budget": config.get("budget", "preset"),
+            "data_seed": config["seed"],
             "activation": member["activation"],
             "initializer": member["initializer"], "lr": float(member["lr"]),
             "init_seed": member["seed"], "trick": member.get("trick", "none"),

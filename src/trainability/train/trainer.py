@@ -182,7 +182,8 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     k = len(members)
     lr = torch.tensor([m.lr for m in members], dtype=torch.float32, device=device)
     net, stepper, step = _build(config, data, device, lr)
-    tracked = (stepper.net.parameters() + stepper.net.buffers()) if stepper else []
+    tracked = ([stepper.net.flat_weights, stepper.net.flat_others, *stepper.net.buffers()]
+               if stepper else [])
     early = (EarlyStopping(tracked, config.member_tricks())
              if any(t.early_stopping for t in config.member_tricks()) else None)
     state = BundleState(net, 0, torch.full((k,), -1, dtype=torch.long, device=device),
