@@ -64,6 +64,7 @@ BUNDLE_FLAGS = {  # flag -> (BundleConfig field, type, help)
     "--pixel-range": ("pixel_range", str, f"Shapeset pixels: {', '.join(PIXEL_RANGES)}"),
     "--valid-size": ("valid_size", int, "Shapeset validation examples"),
     "--test-size": ("test_size", int, "Shapeset test examples"),
+    "--train-size": ("train_size", int, "train on the first N training examples only"),
 }
 
 MEMBER_FLAGS = {  # flag -> (MemberConfig field, parser, help)
@@ -72,6 +73,8 @@ MEMBER_FLAGS = {  # flag -> (MemberConfig field, parser, help)
     "--initializer": ("initializer", _specs, "initializer spec(s), e.g. standard,normalized"),
     "--lr": ("lr", _list(float), "learning rate(s), comma-separated"),
     "--init-seed": ("seed", _list(int), "initialization seed(s), comma-separated"),
+    "--trick": ("trick", _specs, "trick(s), comma-separated; combine with '+', e.g. "
+                "none,batchnorm+residual,adam+l2:0.0001"),
 }
 
 
@@ -85,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train a bundle of networks and write its run folder",
         description="Train a bundle: every combination of the --activation, --initializer, "
-                    "--lr and --init-seed values is one member; all members share the shape "
+                    "--lr, --init-seed and --trick values is one member; all members share "
+                    "the shape "
                     "and the minibatch stream. Flags override the --config file.")
     train.add_argument("--config", type=Path, help="YAML file of bundle settings (see README)")
     train.add_argument("--config-json", help="bundle settings as a JSON string (the workflow's)")
