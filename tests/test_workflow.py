@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,8 +47,9 @@ def smoke_run(tmp_path_factory):
 def test_smoke_preset_runs_end_to_end(smoke_run):
     report = (smoke_run / "reports" / "report.html").read_text()
     assert "Table 1" in report and "16.27" in report  # the paper's column is there
-    for claim in [f"P{i}" for i in range(1, 13)]:
+    for claim in [f"P{i}" for i in range(1, 13)] + [f"S{i}" for i in range(1, 15)]:
         assert claim in report
+    assert "Training tricks" in report
     figures = sorted(p.stem for p in (smoke_run / "reports" / "figures").glob("*.png"))
     from trainability.figures import FIGURES
 
@@ -55,10 +57,20 @@ def test_smoke_preset_runs_end_to_end(smoke_run):
     table1 = (smoke_run / "reports" / "table1.csv").read_text()
     assert "Tanh N" in table1
     claims = json.loads((smoke_run / "reports" / "claims.json").read_text())["claims"]
-    assert {c["id"] for c in claims} >= {f"P{i}" for i in range(1, 13)}
+    assert {c["id"] for c in claims} >= ({f"P{i}" for i in range(1, 13)}
+                                         | {f"S{i}" for i in range(1, 15)})
     assert all(c["verdict"] in ("supported", "not supported", "inconclusive") for c in claims)
-    benchmarks = list((smoke_run / "results" / "benchmarks" / "train").glob("*.tsv"))
-    assert len(benchmarks) == 10  # 5 Shapeset depths x (sweep, seeds)
+    benchmarks = sorted(p.stem for p in
+                        (smoke_run / "results" / "benchmarks" / "train").glob("*.tsv"))
+    # The paper's studies: 5 Shapeset depths x (sweep, seeds). The trick studies (one seed at
+    # smoke scale, so sweeps only): depths 2, 5, 10, 20, 50, maxout at 5 and 20, and the
+    # pretraining bundle at depth 5.
+    assert len(benchmarks) == 18, benchmarks
+    assert "shapeset-d50-w16-tricks-sweep" in benchmarks
+    assert "shapeset-d5-w16-tricks-dae-sweep" in benchmarks
+    runs = pd.read_parquet(smoke_run / "results" / "tables" / "runs.parquet")
+    assert {"batchnorm", "residual", "adam", "clip_norm:1.0"} <= set(runs.trick)
+    assert set(runs.budget) == {"preset", "tricks"}
 
 
 @pytest.mark.slow
@@ -71,7 +83,8 @@ def test_changing_one_value_reruns_only_the_jobs_it_touches(smoke_run):
                         "seeds=[0,7]")
     assert changed.returncode == 0, changed.stderr[-3000:]
     jobs = planned_jobs(changed.stdout)
-    assert jobs.get("train_seeds") == 5 and "train_sweep" not in jobs, jobs
+    # --config seeds=... applies to every budget: the trick studies get a seeds stage too.
+    assert jobs.get("train_seeds") == 5 + 8 and "train_sweep" not in jobs, jobs
     assert jobs.get("report") == 1
 
 
@@ -82,8 +95,11 @@ def test_paper_preset_dry_run_builds_quickly(tmp_path):
                        timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result.stdout)
-    # Shapeset depths 1-5 + MNIST and CIFAR-10 depths 4 and 5 = 9 shapes, two stages each.
-    assert jobs["train_sweep"] == 9 and jobs["train_seeds"] == 9, jobs
+    # The paper's studies: Shapeset depths 1-5 + MNIST and CIFAR-10 depths 4 and 5 = 9
+    # bundles. The trick studies: Shapeset depths 2, 5, 10, 20, 50 + maxout at 5 and 20 +
+    # pretraining = 8; MNIST the same without pretraining, plus the 1,000-example regularization
+    # bundle = 8. Two stages each.
+    assert jobs["train_sweep"] == 25 and jobs["train_seeds"] == 25, jobs
     assert jobs["data"] == 3 and jobs["report"] == 1
 
 

@@ -62,8 +62,8 @@ BUNDLE_FLAGS = {  # flag -> (BundleConfig field, type, help)
                     "folder holding MNIST/ and cifar-10-batches-py/ (default $TRAINABILITY_DATA "
                     "or ./data)"),
     "--pixel-range": ("pixel_range", str, f"Shapeset pixels: {', '.join(PIXEL_RANGES)}"),
-    "--valid-size": ("valid_size", int, "Shapeset validation examples"),
-    "--test-size": ("test_size", int, "Shapeset test examples"),
+    "--valid-size": ("valid_size", int, "validation examples (first N of MNIST/CIFAR-10)"),
+    "--test-size": ("test_size", int, "test examples (first N of MNIST/CIFAR-10)"),
     "--train-size": ("train_size", int, "train on the first N training examples only"),
 }
 

@@ -21,7 +21,7 @@ DATASETS = settings.resolve_datasets(config)
 JOBS = planning.plan_jobs(config)
 SHAPES = sorted({job.name.rsplit("-", 1)[0] for job in JOBS})
 STAGES = sorted({job.stage for job in JOBS})
-TABLE_FIGURES = [name for name in FIGURES if name not in ("fig1", "fig5")]
+TABLE_FIGURES = [name for name, spec in FIGURES.items() if spec.needs_tables]
 
 
 wildcard_constraints:
@@ -109,4 +109,6 @@ def workflow_settings():
     return json.dumps({key: config[key] for key in ("scale", "datasets", "seed", "device",
                                                     "studies")}
                       | {"resolved_datasets": DATASETS,
-                         "budget": settings.resolve_budget(config).__dict__})
+                         "budget": settings.resolve_budget(config).__dict__,
+                         "budgets": {job.budget: planning.job_budget(config, job).__dict__
+                                     for job in JOBS}})

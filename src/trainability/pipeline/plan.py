@@ -17,7 +17,9 @@ other members would sit through).
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +93,14 @@ class BundleJob:
 
 def grid_points(config: dict[str, Any]) -> list[GridPoint]:
     """The union of every study's grid points on the selected datasets, sorted."""
+    # Snakemake asks for every job's bundle several times while it builds the DAG (params,
+    # resources); the grid depends on the config only, so it is computed once per config.
+    return list(_grid_points(json.dumps(config, sort_keys=True, default=str)))
+
+
+@functools.lru_cache(maxsize=8)
+def _grid_points(config_json: str) -> tuple[GridPoint, ...]:
+    config = json.loads(config_json)
     datasets = set(resolve_datasets(config))
     points = set()
     for study in config["studies"].values():
@@ -104,7 +114,7 @@ def grid_points(config: dict[str, Any]) -> list[GridPoint]:
             if dataset in datasets:
                 points.add(GridPoint(dataset, depth, width, activation, initializer,
                                      canonical(trick), budget_name, study.get("train_size")))
-    return sorted(points, key=lambda p: (p.bundle_key, p))
+    return tuple(sorted(points, key=lambda p: (p.bundle_key, p)))
 
 
 def study_points(config: dict[str, Any], study: str) -> list[GridPoint]:

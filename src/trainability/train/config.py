@@ -74,7 +74,8 @@ class BundleConfig:
         device: "auto" (CUDA when present), "cpu" or "cuda".
         data_root: folder holding MNIST/ and cifar-10-batches-py/ (None: see datasets).
         pixel_range: Shapeset pixels in [0, 1] ("zero_one") or [-1, 1].
-        valid_size / test_size: Shapeset's fixed validation and test set sizes.
+        valid_size / test_size: validation and test set sizes (Shapeset: generated; MNIST,
+            CIFAR-10: the first this-many examples of the split, all of it at 10,000).
         output_uses_init: initialize the softmax layer with the hidden layers' initializer
             (True, as in the authors' code) or with "normalized" (False).
         train_size: train on only the first this-many training examples (a fixed training

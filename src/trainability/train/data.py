@@ -127,8 +127,10 @@ def load_training_data(config: BundleConfig, device: torch.device,
     else:
         data = datasets.load_dataset(config.dataset, datasets.resolve_data_root(config.data_root),
                                      device=device)
-        valid_x, valid_y = data.valid.x, data.valid.y
-        test_x, test_y = data.test.x, data.test.y
+        # The first valid_size / test_size examples of each split (the whole split at the
+        # paper's 10,000): short runs evaluate K members on fewer examples.
+        valid_x, valid_y = data.valid.x[:config.valid_size], data.valid.y[:config.valid_size]
+        test_x, test_y = data.test.x[:config.test_size], data.test.y[:config.test_size]
         train_x, train_y = data.train.x, data.train.y
         if config.train_size is not None:
             if config.train_size > len(train_x):

@@ -67,8 +67,10 @@ class TrickMLP(BundledMLP):
         self.drop_p = column([t.dropout for t in tricks])
         selu = [a.name == "selu" for a in activations]
         self._set_dropout_coefficients(tricks, selu, column)
-        self._uses = {a.name: column([b.name == a.name for b in activations]).bool()
-                      for a in activations}
+        #: activation name -> (the activation, (k_a,) indices of its members)
+        self._members_of = {a.name: (a, torch.tensor([i for i, b in enumerate(activations)
+                                                      if b.name == a.name], device=device))
+                            for a in activations}
         self.uses_bn = any(t.batchnorm for t in tricks)
         self.uses_bn_before = any(t.batchnorm == "before" for t in tricks)
         self.uses_bn_after = any(t.batchnorm == "after" for t in tricks)
@@ -239,21 +241,22 @@ class TrickMLP(BundledMLP):
         """Each member's activation of s (K, B, n * pieces) -> (K, B, n).
 
         With one contiguous run per activation, each run is activated on its slice. When an
-        activation's members are scattered in several runs (members ordered by trick), every
-        distinct activation is applied to the whole tensor and each member's output selected
-        (a few more flops on activations, far fewer kernels than one slice per run).
+        activation's members are scattered in several runs (members ordered by trick), each
+        distinct activation gathers its members, activates them and scatters the result back:
+        three kernels per activation however scattered its members are.
         """
         groups = self.activation_groups
         if len(groups) == 1:
             return self._apply(groups[0][0], layer, s, slice(None), mode)
-        distinct = {act.name: act for act, _ in groups}
-        if len(groups) == len(distinct):
+        if len(groups) == len(self._members_of):
             return torch.cat([self._apply(act, layer, s[members], members, mode)
                               for act, members in groups])
         out = None
-        for name, act in distinct.items():
-            result = self._apply(act, layer, s, slice(None), mode)
-            out = result if out is None else torch.where(self._uses[name], result, out)
+        for act, index in self._members_of.values():
+            result = self._apply(act, layer, s.index_select(0, index), index, mode)
+            if out is None:
+                out = result.new_empty((self.n_members, *result.shape[1:]))
+            out = out.index_copy(0, index, result)
         return out
 
     def _apply(self, act, layer: int, block: torch.Tensor, members, mode: str) -> torch.Tensor:
