@@ -26,7 +26,7 @@ from typing import Any
 from trainability.nets.activations import ACTIVATIONS
 from trainability.pipeline.settings import PRESET, Budget, resolve_budget, resolve_datasets
 from trainability.train.config import BundleConfig, MemberConfig
-from trainability.tricks.spec import NONE, OPTIMIZERS, Pretraining, canonical, parse_trick
+from trainability.tricks.spec import NONE, OPTIMIZERS, canonical, parse_trick
 
 STAGES = ("sweep", "seeds")
 
@@ -51,9 +51,7 @@ class GridPoint:
             tags.append(f"maxout{pieces}")
         pretraining = parse_trick(self.trick).pretraining
         if pretraining is not None:
-            tags.append("dae" if pretraining == Pretraining() else
-                        f"dae{pretraining.updates}n{pretraining.noise:g}r{pretraining.lr:g}"
-                        .replace(".", "p"))
+            tags.append(f"dae{pretraining.updates}")
         return "_".join(tags)
 
     @property
@@ -111,7 +109,7 @@ def _grid_points(config_json: str) -> tuple[GridPoint, ...]:
         for dataset, activation, initializer, depth, width, trick in itertools.product(
                 study["datasets"], study["activations"], study["initializers"],
                 study["depths"], widths, tricks):
-            if dataset in datasets:
+            if dataset in datasets and depth <= (budget.max_depth or depth):
                 points.add(GridPoint(dataset, depth, width, activation, initializer,
                                      canonical(trick), budget_name, study.get("train_size")))
     return tuple(sorted(points, key=lambda p: (p.bundle_key, p)))

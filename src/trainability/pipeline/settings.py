@@ -59,6 +59,8 @@ class Budget:
     valid_size: int = 10_000
     test_size: int = 10_000
     histogram_bins: int = 100
+    #: Skip the studies' depths above this under this budget (None: train them all).
+    max_depth: int | None = None
 
 
 def resolve_budget(config: dict[str, Any], name: str = PRESET) -> Budget:
