@@ -106,9 +106,9 @@ def figure_caption(wildcards):
 
 
 def workflow_settings():
-    return json.dumps({key: config[key] for key in ("scale", "datasets", "seed", "device",
-                                                    "studies")}
-                      | {"resolved_datasets": DATASETS,
+    return json.dumps({key: config[key] for key in ("scale", "datasets", "seed", "device")}
+                      | {"studies": planning.selected_studies(config),
+                         "resolved_datasets": DATASETS,
                          "budget": settings.resolve_budget(config).__dict__,
                          "budgets": {job.budget: planning.job_budget(config, job).__dict__
                                      for job in JOBS}})

@@ -101,7 +101,7 @@ def _grid_points(config_json: str) -> tuple[GridPoint, ...]:
     config = json.loads(config_json)
     datasets = set(resolve_datasets(config))
     points = set()
-    for study in config["studies"].values():
+    for study in selected_studies(config).values():
         budget_name = study.get("budget", PRESET)
         budget = resolve_budget(config, budget_name)
         widths = study.get("widths") or [budget.width]
@@ -115,10 +115,22 @@ def _grid_points(config_json: str) -> tuple[GridPoint, ...]:
     return tuple(sorted(points, key=lambda p: (p.bundle_key, p)))
 
 
+def selected_studies(config: dict[str, Any]) -> dict[str, dict]:
+    """The studies to run: all of them, or those named by `run_studies`."""
+    chosen = config.get("run_studies")
+    if not chosen:
+        return dict(config["studies"])
+    unknown = sorted(set(chosen) - set(config["studies"]))
+    if unknown:
+        raise ValueError(f"run_studies names unknown studies {unknown}; the studies are "
+                         f"{', '.join(config['studies'])}")
+    return {name: config["studies"][name] for name in chosen}
+
+
 def study_points(config: dict[str, Any], study: str) -> list[GridPoint]:
     """The grid points of one study (on the selected datasets)."""
     selected = {study: config["studies"][study]}
-    return grid_points({**config, "studies": selected})
+    return grid_points({**config, "studies": selected, "run_studies": None})
 
 
 def plan_jobs(config: dict[str, Any]) -> list[BundleJob]:
