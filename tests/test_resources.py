@@ -93,6 +93,16 @@ def test_retries_ask_for_more_and_short_jobs_for_a_few_minutes():
         members=wide.members[:2]))
 
 
+def test_trick_bundles_ask_for_the_slower_autograd_path():
+    plain = bundle(members=4, updates=10_000, eval_every=1000, monitor_every=1000)
+    tricky = plain.replace(members=tuple(m.__class__(**{**vars(m), "trick": "adam"})
+                                         for m in plain.members))
+    assert tricky.needs_tricks() and not plain.needs_tricks()
+    assert resources.estimate_seconds(tricky) - resources.STARTUP_SECONDS > \
+        3 * (resources.estimate_seconds(plain) - resources.STARTUP_SECONDS)
+    assert resources.memory_mb(tricky) > resources.memory_mb(plain)
+
+
 def test_config_overrides_the_cost_model():
     config = workflow_config()
     assert resources.speed_from_config(config) == resources.CPU_MEASURED
@@ -136,7 +146,9 @@ def test_training_rules_declare_runtime_memory_and_gpus_only_when_asked(tmp_path
     config = workflow_config(scale="paper", datasets=["shapeset"])
     cpu = planned_resources(tmp_path)
     training = {key: value for key, value in cpu.items() if key[0].startswith("train_")}
-    assert len(training) == 10
+    # The paper's 5 Shapeset bundles and the trick studies' 8 (depths 2, 5, 10, 20, 50,
+    # maxout at 5 and 20, pretraining), two stages each.
+    assert len(training) == 26
     for (rule, shape), requested in training.items():
         expected = job_bundle(config, f"{shape}-{rule.removeprefix('train_')}")
         assert requested["runtime"] == resources.runtime_minutes(expected)

@@ -36,6 +36,13 @@ rows kept in memory until the run is written), plus the Jacobian's transient
 (examples x width^2 doubles), times a margin. For the six quick-preset jobs above the request
 was 1.6-1.8 times the peak RSS Snakemake's benchmark measured.
 
+**Tricks.** A bundle with any trick trains on the autograd path (trainability.tricks), which
+computes weight gradients and keeps optimizer state: its update costs about TRICK_FACTOR times
+the plain estimate plus TRICK_LAYER_MS per member and layer (many small kernels). Fitted on
+this CPU to the quick trick budget (width 16-64, depth 20, 100-200 members: 0.14-0.95 s per
+update), and it keeps TRICK_WEIGHT_COPIES copies of the weights (gradients, Adam's moments,
+early stopping's snapshot).
+
 A retried job (Snakemake's `attempt`, e.g. after a Slurm TIMEOUT or OUT_OF_MEMORY) asks for
 `attempt` times as much; training resumes from its last checkpoint, so the retry only has to
 finish the rest.
@@ -64,6 +71,10 @@ RECORD_ROW_BYTES = 200  # one tidy row in Python lists, its pickle and its DataF
 STATS_PER_LAYER = 12  # layer-statistics rows per member, layer and record
 MEMORY_MARGIN = 1.25
 MIN_MEMORY_MB = 1024
+
+TRICK_FACTOR = 4.0
+TRICK_LAYER_MS = 0.03
+TRICK_WEIGHT_COPIES = 8
 
 STARTUP_SECONDS = 60
 RUNTIME_MARGIN = 1.5  # covers a slower or busier node; a timeout retries and resumes
@@ -114,6 +125,8 @@ def estimate_seconds(bundle: BundleConfig, speed: Speed = CPU_MEASURED) -> float
     layers = bundle.depth + 1
     mweights = weights_per_member(bundle.dataset, bundle.depth, bundle.width) / 1e6
     update_ms = layers * speed.layer_ms + members * (speed.member_ms + mweights * speed.mweight_ms)
+    if bundle.needs_tricks():
+        update_ms = TRICK_FACTOR * update_ms + TRICK_LAYER_MS * members * layers
     training = bundle.updates * update_ms / 1000 * (1 + speed.eval_overhead)
     jacobian_records = 2 + (bundle.updates // bundle.jacobian_every
                             if bundle.jacobian_every > 0 else 0)
@@ -139,7 +152,8 @@ def memory_mb(bundle: BundleConfig, speed: Speed = CPU_MEASURED, attempt: int = 
     rows = monitor_records(bundle) * members * layers * (3 * bundle.histogram_bins
                                                          + STATS_PER_LAYER)
     parts = {
-        "weights": 4 * members * weights * WEIGHT_COPIES,
+        "weights": 4 * members * weights * (TRICK_WEIGHT_COPIES if bundle.needs_tricks()
+                                            else WEIGHT_COPIES),
         "data": 2 * 4 * examples * inputs,
         "records": rows * RECORD_ROW_BYTES,
         "jacobian": 3 * 8 * bundle.jacobian_examples * bundle.width ** 2

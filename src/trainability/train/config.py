@@ -190,6 +190,12 @@ class BundleConfig:
     def member_tricks(self) -> list[TrickSet]:
         return [parse_trick(m.trick) for m in self.members]
 
+    def needs_tricks(self) -> bool:
+        """True when some member needs the general (autograd) path: a trick, or an
+        activation that is not a parameter-free elementwise function (maxout, PReLU, RReLU)."""
+        return any(not t.is_plain for t in self.member_tricks()) or any(
+            not ACTIVATIONS.build(m.activation).elementwise for m in self.members)
+
 
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:

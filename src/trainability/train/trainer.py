@@ -15,7 +15,6 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from trainability.nets.activations import ACTIVATIONS
 from trainability.nets.mlp import BundledMLP, nll_per_member
 from trainability.provenance import provenance, resolve_device
 from trainability.seeding import derive_seed
@@ -119,13 +118,6 @@ def _checkpoint_of(config: BundleConfig, state: BundleState, data: TrainingData,
         train_seconds=train_seconds, extra=extra)
 
 
-def needs_tricks(config: BundleConfig) -> bool:
-    """True when some member needs the general (autograd) path: a trick, or an activation
-    that is not a parameter-free elementwise function (maxout, PReLU, RReLU)."""
-    return any(not t.is_plain for t in config.member_tricks()) or any(
-        not ACTIVATIONS.build(m.activation).elementwise for m in config.members)
-
-
 def _build(config: BundleConfig, data: TrainingData, device: torch.device, lr: torch.Tensor):
     """The bundle's network and its update function `step(x, y, active) -> (losses, updated)`.
 
@@ -136,7 +128,7 @@ def _build(config: BundleConfig, data: TrainingData, device: torch.device, lr: t
     args = (data.n_inputs, data.n_classes, config.depth, config.width,
             [m.activation for m in members], [m.initializer for m in members],
             [m.seed for m in members], config.output_uses_init, device)
-    if not needs_tricks(config):
+    if not config.needs_tricks():
         net = BundledMLP.initialize(*args)
         return net, None, lambda x, y, active: sgd_step(net, x, y, lr, active)
     net = TrickMLP.initialize(*args, tricks=config.member_tricks(),
