@@ -65,15 +65,19 @@ def is_diverged(runs: pd.DataFrame) -> pd.Series:
 
 def with_axes(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with `trick` and `budget` columns, missing or empty values read as the
-    paper's ("none", "preset"). Returns `frame` itself when nothing needs filling."""
+    paper's ("none", "preset"), and a `train_size` column (None: the full training set) for
+    tables written before the trick axis existed. Returns `frame` itself when nothing needs
+    filling. The one definition of "the paper's rows" for analysis, figures and report."""
     fill = {}
     for column, default in AXIS_DEFAULTS.items():
         if column not in frame:
             fill[column] = default
         else:
-            missing = frame[column].isna() | (frame[column].astype(str) == "")
+            missing = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
             if missing.any():
                 fill[column] = frame[column].astype(object).where(~missing, default)
+    if "train_size" not in frame:
+        fill["train_size"] = None  # the full training set
     return frame.assign(**fill) if fill else frame
 
 

@@ -28,6 +28,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from trainability.analysis.common import PAPER_BUDGET, PAPER_TRICK, with_axes
+from trainability.analysis.common import paper_rows as paper_runs
 from trainability.figures import cost_surface as cs
 from trainability.figures.style import (
     INIT_COLORS,
@@ -60,8 +62,8 @@ _ACTIVATION_NAMES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "softsign": "Softsign
                      "prelu": "PReLU", "rrelu": "RReLU", "maxout": "Maxout"}
 #: Values of the trick axis and budget column for the paper's networks (and for tables
 #: written before those columns existed).
-PLAIN_TRICK = "none"
-PRESET_BUDGET = "preset"
+PLAIN_TRICK = PAPER_TRICK
+PRESET_BUDGET = PAPER_BUDGET
 _DATASET_NAMES = {"shapeset": "Shapeset-3×2", "mnist": "MNIST", "cifar10": "CIFAR-10"}
 
 
@@ -76,27 +78,6 @@ def activation_name(activation: str) -> str:
     if not argument:
         return name
     return f"{name} k={argument}" if base == "maxout" else f"{name} {argument}"
-
-
-def with_axes(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with the `trick` and `budget` columns, filled with "none" and "preset" where
-    absent, NA or empty (tables written before the trick axis existed)."""
-    filled = {}
-    for column, default in (("trick", PLAIN_TRICK), ("budget", PRESET_BUDGET)):
-        if column not in frame.columns:
-            filled[column] = default
-        else:
-            empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
-            if empty.any():
-                filled[column] = frame[column].astype(object).where(~empty, default)
-    return frame.assign(**filled) if filled else frame
-
-
-def paper_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The paper's networks: rows of plain SGD (`trick == "none"`) with the preset's budget."""
-    runs = with_axes(runs)
-    return runs[(runs["trick"].astype(str) == PLAIN_TRICK)
-                & (runs["budget"].astype(str) == PRESET_BUDGET)]
 
 
 def trick_names(trick: str) -> tuple[str, ...]:

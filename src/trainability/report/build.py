@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from trainability.analysis.common import PAPER_BUDGET, PAPER_TRICK, paper_rows, with_axes
 from trainability.analysis.table1 import BOLD_ALPHA
 
 #: (anchor, heading) of every section, in the paper's order. The tests check this order.
@@ -438,33 +439,7 @@ def _run_record(row: dict[str, Any]) -> dict[str, Any]:
 #: `train_size` are absent from older tables: "none", "preset" and the full training set.
 CONFIG_KEYS = ("dataset", "depth", "width", "activation", "initializer", "trick", "budget",
                "train_size")
-PLAIN_TRICK, PRESET_BUDGET = "none", "preset"
-
-
-def with_axes(runs: pd.DataFrame) -> pd.DataFrame:
-    """`runs` with the trick axis columns, filled where absent or NA."""
-    if runs.empty:
-        return runs
-    filled = {}
-    for column, default in (("trick", PLAIN_TRICK), ("budget", PRESET_BUDGET)):
-        if column not in runs.columns:
-            filled[column] = default
-        else:
-            empty = runs[column].isna() | (runs[column].astype(str).str.strip() == "")
-            if empty.any():
-                filled[column] = runs[column].astype(object).where(~empty, default)
-    if "train_size" not in runs.columns:
-        filled["train_size"] = None
-    return runs.assign(**filled) if filled else runs
-
-
-def paper_rows(runs: pd.DataFrame) -> pd.DataFrame:
-    """The paper's networks: plain SGD (trick "none") with the preset's budget."""
-    if runs.empty:
-        return runs
-    runs = with_axes(runs)
-    return runs[(runs["trick"].astype(str) == PLAIN_TRICK)
-                & (runs["budget"].astype(str) == PRESET_BUDGET)]
+PLAIN_TRICK, PRESET_BUDGET = PAPER_TRICK, PAPER_BUDGET
 
 
 def _train_size(value: Any) -> int | None:
