@@ -363,3 +363,22 @@ def test_a_bundle_mixing_every_trick_trains_and_resumes_bitwise(tmp_path):
     final = tables["curves"][tables["curves"]["update"] == 120]
     assert final[final.metric == "test_error"].value.notna().all()
     assert set(tables["curves"].trick) == {m["trick"] for m in members}
+
+
+def test_relu_units_stuck_below_zero_are_dead_and_leaky_ones_only_negative():
+    from trainability.train.monitor import Monitor
+
+    net = make_net(["none", "none"], activations=["relu", "leaky_relu:0.2"], depth=2)
+    with torch.no_grad():
+        net.biases[0][:, :, :4] = -100.0  # first 4 of 8 units of layer 1: s < 0 everywhere
+    x, y = batch(n=50)
+    monitor = Monitor(x, y, bins=0, jacobian_examples=2)
+    monitor.record(net, 0, with_jacobian=False)
+    stats = pd.DataFrame(monitor.records.stats)
+    layer1 = stats[(stats.layer == 1) & (stats.quantity == "activation")]
+
+    def value(member, stat):
+        return layer1[(layer1.member == member) & (layer1.stat == stat)].value.item()
+
+    assert value(0, "dead_fraction") >= 0.5 and value(1, "dead_fraction") == 0.0
+    assert value(0, "negative_fraction") >= 0.5 and value(1, "negative_fraction") >= 0.5

@@ -4,8 +4,9 @@ At each monitor point the monitor runs the fixed monitor set (the paper's 300 te
 through every member, back-propagates, and records for each member and hidden layer l:
 
 - activations z^l: mean, std, 2nd and 98th percentiles, saturated fraction (see
-  trainability.nets.activations), dead-unit fraction (ReLU family: units with s <= 0 on every
-  monitor example; NaN for other activations);
+  trainability.nets.activations); for the ReLU family, the dead-unit fraction (units with
+  f'(s) = 0, i.e. no gradient, on every monitor example: ReLU units stuck at s <= 0, never a
+  leaky one) and the negative fraction (units with s <= 0 on every example); NaN otherwise;
 - back-propagated gradients dCost/ds^l, per example (Cost = that example's NLL): mean, std,
   percentiles;
 - weight gradients dCost/dW^{l-1} of the mean NLL over the monitor set (the weights feeding
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from trainability.nets.activations import SATURATION_RATIO
 from trainability.nets.mlp import BundledMLP, nll_per_member
 
 PERCENTILES = {"p02": 0.02, "p98": 0.98}
@@ -142,18 +144,26 @@ class Monitor:
 
     def _saturation(self, net: BundledMLP, update: int, s: list[torch.Tensor]) -> None:
         stacked = torch.stack(s, dim=1)  # (K, L, M, width)
-        saturated = torch.empty(stacked.shape[:2])
+        saturated = torch.full(stacked.shape[:2], float("nan"))
         dead = torch.full(stacked.shape[:2], float("nan"))
+        negative = torch.full(stacked.shape[:2], float("nan"))
         for activation, members in net.activation_groups:
             block = stacked[members]
             if activation.pieces > 1:  # maxout is piecewise linear: saturation undefined
-                saturated[members] = float("nan")
-            else:
-                saturated[members] = activation.saturated(block).float().mean((-1, -2)).cpu()
+                continue
+            slope = activation.derivative(block).abs()  # f'(s), (k, L, M, width)
+            saturated[members] = (slope < SATURATION_RATIO * activation.max_derivative
+                                  ).float().mean((-1, -2)).cpu()
             if activation.relu_family:
-                dead[members] = (block <= 0).all(dim=-2).float().mean(-1).cpu()
+                # Dead: no gradient passes for any monitor example (f'(s) = 0 on all of them);
+                # ReLU units with s <= 0 everywhere, never a leaky unit, whose slope is > 0.
+                dead[members] = (slope == 0).all(dim=-2).float().mean(-1).cpu()
+                # In the negative regime on every example (dead for ReLU; still learning, at
+                # the leak's slope, for the leaky variants).
+                negative[members] = (block <= 0).all(dim=-2).float().mean(-1).cpu()
         self.records.add_stats(update, "activation", "saturated_fraction", saturated)
         self.records.add_stats(update, "activation", "dead_fraction", dead)
+        self.records.add_stats(update, "activation", "negative_fraction", negative)
 
     def _jacobian_singular_values(self, net: BundledMLP, s: list[torch.Tensor]) -> torch.Tensor:
         """(K, depth-1): mean singular value of dz^l/dz^{l-1} for l = 2..depth."""
