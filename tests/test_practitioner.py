@@ -269,32 +269,87 @@ def test_s3_selu_self_normalizes_and_trains():
     assert_no_runs(verdict, "selu")
 
 
-def dead_tables(relu_end=0.2, leaky_end=0.0):
+def dead_tables(relu_end=0.2, leaky_end=0.0, leaky_negative=0.3, negative=True,
+                variants=("leaky_relu:0.01", "leaky_relu:0.2", "prelu")):
+    """ReLU's dead fraction goes 0 -> relu_end; the leaky variants' dead fraction 0 ->
+    leaky_end and, with `negative` (the monitor since negative_fraction), their negative
+    fraction 0.05 -> leaky_negative. Without `negative`, older tables: dead_fraction then
+    counted s <= 0, so a leaky variant records its negative fraction there."""
     fab = Tables()
-    for activation, end in (("relu", relu_end), ("leaky_relu:0.01", leaky_end),
-                            ("leaky_relu:0.2", leaky_end)):
+    for activation in ("relu", *variants):
+        relu = activation == "relu"
         for dataset, depth, seed in product(("mnist", "shapeset"), (5, 20), SEEDS):
             net = fab.net(dataset, depth, activation, "he_normal", seed=seed)
             for layer in range(1, depth + 1):
-                fab.stat(net, 0, layer, "activation", "dead_fraction", 0.0)
-                fab.stat(net, 1500, layer, "activation", "dead_fraction", end / 2)
-                fab.stat(net, 3000, layer, "activation", "dead_fraction",
-                         end * (1 + 0.01 * seed + 0.001 * layer))
+                jitter = 1 + 0.01 * seed + 0.001 * layer
+                end = relu_end if relu else leaky_end
+                below = relu_end if relu else leaky_negative
+                dead = {0: 0.0, 1500: end / 2, 3000: end * jitter}
+                neg = {0: 0.0 if relu else min(0.05, leaky_negative), 1500: below / 2,
+                       3000: below * jitter}
+                for update in (0, 1500, 3000):
+                    if negative:
+                        fab.stat(net, update, layer, "activation", "dead_fraction",
+                                 dead[update])
+                        fab.stat(net, update, layer, "activation", "negative_fraction",
+                                 neg[update])
+                    else:
+                        fab.stat(net, update, layer, "activation", "dead_fraction",
+                                 (dead if relu else neg)[update])
     return fab.tables()
 
 
-def test_s4_dying_relu():
+def test_s4_relu_dies_and_leaky_variants_never_do():
     verdict = judge(dead_tables(), "S4")
     assert verdict.verdict == "supported", verdict.evidence
     assert verdict.numbers["relu"]["mean_growth"] == pytest.approx(0.2, rel=0.05)
-    verdict = judge(dead_tables(relu_end=0.0), "S4")
+    assert verdict.numbers["parts"] == {"relu_dead_fraction_grows": "supported",
+                                        "leaky_relu:0.01 never dead": "supported",
+                                        "leaky_relu:0.2 never dead": "supported",
+                                        "prelu never dead": "supported"}
+    leaky = verdict.numbers["leaky"]["leaky_relu:0.2"]
+    assert leaky["max_dead"] == 0.0 and leaky["n"] == 8
+    # the evidence reports the leaky units' negative fraction (s <= 0, still get gradient)
+    assert leaky["negative_start"] == pytest.approx(0.05)
+    assert leaky["negative_end"] == pytest.approx(0.3, rel=0.05)
+    assert "negative fraction" in verdict.evidence and "0.05 -> 0.3" in verdict.evidence
+
+
+def test_s4_not_supported_when_relu_does_not_die_or_a_leaky_unit_does():
+    verdict = judge(dead_tables(relu_end=0.0), "S4")  # ReLU's dead fraction does not grow
     assert verdict.verdict == "not supported"
-    verdict = judge(dead_tables(leaky_end=0.3), "S4")  # leaky variants die more
+    assert verdict.numbers["parts"]["relu_dead_fraction_grows"] == "not supported"
+    verdict = judge(dead_tables(relu_end=0.005), "S4")  # grows, but by less than 1 point
+    assert verdict.numbers["parts"]["relu_dead_fraction_grows"] == "not supported"
+    verdict = judge(dead_tables(leaky_end=0.01), "S4")  # leaky units die (slope 0)
     assert verdict.verdict == "not supported"
     assert verdict.numbers["parts"]["relu_dead_fraction_grows"] == "supported"
+    assert verdict.numbers["parts"]["prelu never dead"] == "not supported"
+    # a large negative fraction alone does not make a leaky variant dead
+    verdict = judge(dead_tables(leaky_negative=0.9), "S4")
+    assert verdict.verdict == "supported", verdict.evidence
+
+
+def test_s4_reads_older_tables_without_negative_fraction():
+    # dead_fraction then counted s <= 0: exact for ReLU, an upper bound for the variants
+    verdict = judge(dead_tables(negative=False, leaky_negative=0.0), "S4")
+    assert verdict.verdict == "supported", verdict.evidence
+    verdict = judge(dead_tables(negative=False), "S4")
+    assert verdict.verdict == "inconclusive", verdict.evidence
+    assert verdict.numbers["parts"]["relu_dead_fraction_grows"] == "supported"
+    leaky = verdict.numbers["leaky"]["leaky_relu:0.01"]
+    assert leaky["n_bound_only"] == 8 and leaky["max_dead"] is None  # NaN: not recorded
+    assert leaky["negative_end"] == pytest.approx(0.3, rel=0.05)
+    assert judge(dead_tables(negative=False, relu_end=0.0), "S4").verdict == "not supported"
+
+
+def test_s4_without_layer_stats_or_variants_is_inconclusive():
     tables = dead_tables()
     tables["layer_stats"] = tables["layer_stats"].iloc[0:0]
     assert judge(tables, "S4").verdict == "inconclusive"
+    verdict = judge(dead_tables(variants=()), "S4")
+    assert verdict.verdict == "inconclusive"
+    assert "no runs of the leaky variants" in verdict.evidence
 
 
 def sigmoid_init_tables(shrinking=True, width=128):

@@ -5,6 +5,7 @@ the heat map marks diverged cells; the paper's figures ignore trick rows."""
 from __future__ import annotations
 
 import math
+from itertools import product
 
 import numpy as np
 import pandas as pd
@@ -57,27 +58,49 @@ def _default_stats(update, layer, depth, trick):
             ("activation", "mean"): 0.1, ("activation", "std"): 0.5}
 
 
-def fabricate(*, depth_study=True, activation_study=True, paper_net=True, study_column=False
-              ) -> dict[str, pd.DataFrame]:
+#: Trick runs outside the depth sweep (one depth only): the heat map leaves them out.
+ONE_DEPTH = (("shapeset", "relu", "normalized", 5, "dropout:0.5"),
+             ("shapeset", "selu", "lecun_normal", 5, "dropout:0.1"))
+#: The MNIST sweep: ReLU only (no sigmoid panels on that row).
+MNIST_ACTIVATIONS = ("relu",)
+
+
+def negative_fraction(update, layer, slope):
+    """The fabricated share of units with s <= 0 on every example: grows with training and
+    layer, less for a larger leak."""
+    return (0.05 - 0.1 * slope) * layer * update / UPDATES
+
+
+def fabricate(*, depth_study=True, activation_study=True, paper_net=True, study_column=False,
+              older=False) -> dict[str, pd.DataFrame]:
+    """`older`: the monitor before negative_fraction, whose dead_fraction counted s <= 0."""
     rows = {"runs": [], "curves": [], "layer_stats": [], "histograms": []}
     study = "tricks_depth" if study_column else None
     if depth_study:
-        for depth in DEPTHS:
-            for activation in ("sigmoid", "relu"):
-                for initializer in ("standard", "normalized"):
-                    for k, trick in enumerate(TRICKS):
-                        for seed in (0, 1):
-                            key = ("shapeset", activation, initializer, depth, trick)
-                            diverged = key == DIVERGED or (key == PARTIAL and seed == 1)
-                            final = 0.1 + 0.02 * depth + 0.05 * k + 0.01 * seed
-                            _net(rows, dataset="shapeset", depth=depth, activation=activation,
-                                 initializer=initializer, trick=trick, budget=BUDGET,
-                                 seed=seed, final=final, diverged=diverged, study=study)
+        for dataset, depth in product(("shapeset", "mnist"), DEPTHS):
+            activations = ("sigmoid", "relu") if dataset == "shapeset" else MNIST_ACTIVATIONS
+            for activation, initializer in product(activations, ("standard", "normalized")):
+                for k, trick in enumerate(TRICKS):
+                    for seed in (0, 1):
+                        key = (dataset, activation, initializer, depth, trick)
+                        diverged = key == DIVERGED or (key == PARTIAL and seed == 1)
+                        final = 0.1 + 0.02 * depth + 0.05 * k + 0.01 * seed
+                        _net(rows, dataset=dataset, depth=depth, activation=activation,
+                             initializer=initializer, trick=trick, budget=BUDGET,
+                             seed=seed, final=final, diverged=diverged, study=study)
+        for dataset, activation, initializer, depth, trick in ONE_DEPTH:
+            _net(rows, dataset=dataset, depth=depth, activation=activation,
+                 initializer=initializer, trick=trick, budget=BUDGET, seed=0, final=0.3,
+                 study=study)
     if activation_study:
         def relu_stats(update, layer, depth, trick, slope):
-            dead = 0.0 if slope else 0.05 * layer * update / UPDATES
-            return {("activation", "mean"): 0.3, ("activation", "std"): 0.6,
-                    ("activation", "dead_fraction"): dead}
+            negative = negative_fraction(update, layer, slope)
+            dead = 0.0 if slope else negative
+            stats = {("activation", "mean"): 0.3, ("activation", "std"): 0.6}
+            if older:
+                return {**stats, ("activation", "dead_fraction"): negative}
+            return {**stats, ("activation", "dead_fraction"): dead,
+                    ("activation", "negative_fraction"): negative}
 
         for activation, slope in (("relu", 0), ("leaky_relu:0.01", 0.01),
                                   ("leaky_relu:0.2", 0.2), ("prelu", 0.25), ("rrelu", 0.2)):
@@ -175,11 +198,92 @@ def test_heatmap_marks_diverged_cells_and_annotates_means(tables):
     assert [t.get_text() for t in sigmoid.get_xticklabels()] == [str(d) for d in DEPTHS]
 
 
+def _panel_texts(ax) -> dict[tuple[int, int], str]:
+    return {(round(t.get_position()[0]), round(t.get_position()[1])): t.get_text()
+            for t in ax.texts}
+
+
+def test_heatmap_is_a_grid_of_the_depth_sweep(tables):
+    fig = tricks.tricks_heatmap(tables)
+    panels = {ax.get_gid(): ax for ax in fig.axes if ax.get_gid()}
+    # only the sweep: no panel for SELU (two tricks, but at depth 5 only), no dropout row
+    # (ReLU/normalized ran it at depth 5 only)
+    assert set(panels) == {f"shapeset/{a}/{i}" for a in ("sigmoid", "relu")
+                           for i in ("standard", "normalized")} | {
+        "mnist/relu/standard", "mnist/relu/normalized"}
+    for ax in panels.values():
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert labels == list(TRICKS) or not any(labels)
+        assert not any("dropout" in t for t in _panel_texts(ax).values())
+    # rows of panels = datasets, columns = (activation, initializer), the same in every row
+    place = {gid: (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
+             for gid, ax in panels.items()}
+    columns = ["sigmoid/standard", "sigmoid/normalized", "relu/standard", "relu/normalized"]
+    for gid, (row, column) in place.items():
+        dataset, combo = gid.split("/", 1)
+        assert row == ("shapeset", "mnist").index(dataset) and column == columns.index(combo)
+    # the row's tricks are named once, on its first panel, none first
+    assert [t.get_text() for t in panels["mnist/relu/standard"].get_yticklabels()] == list(
+        TRICKS)
+    assert not any(t.get_text() for t in panels["shapeset/relu/standard"].get_yticklabels())
+    # one colour scale for every panel
+    images = [ax.get_images()[0] for ax in panels.values()]
+    assert len({(im.norm.vmin, im.norm.vmax) for im in images}) == 1
+    assert "budget tricks" in fig.get_suptitle() and f"width {WIDTH}" in fig.get_suptitle()
+
+
+@pytest.mark.parametrize("depths", [DEPTHS, (2, 5)])
+def test_heatmap_titles_do_not_overlap(tables, depths):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    # two depths: the narrowest panels (their titles are wider than their cells)
+    shown = {**tables, "runs": tables["runs"][tables["runs"]["depth"].isin(depths)]}
+    fig = tricks.tricks_heatmap(shown)
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_gid()]
+    assert len(panels) == 6
+    titles = [ax.title.get_window_extent(renderer) for ax in panels]
+    for k, box in enumerate(titles):
+        assert not any(box.overlaps(other) for other in titles[k + 1:])
+        # nor the neighbouring panels (cells and tick labels)
+        assert not any(box.overlaps(ax.get_window_extent(renderer))
+                       for j, ax in enumerate(panels) if j != k)
+        assert not box.overlaps(fig._suptitle.get_window_extent(renderer))
+
+
+def test_depth_sweep_needs_three_depths_or_every_depth_there_is():
+    def rows(cells):
+        return pd.DataFrame([{"dataset": "mnist", "activation": a, "initializer": "normalized",
+                              "trick": t, "depth": d} for a, t, d in cells])
+
+    sweep = [("relu", t, d) for t in ("none", "adam") for d in (2, 5, 10)]
+    kept = tricks.depth_sweep(rows([*sweep, ("relu", "l2", 5), ("relu", "l1", 5),
+                                    ("tanh", "none", 5), ("tanh", "adam", 5),
+                                    ("selu", "none", 2), ("selu", "none", 5),
+                                    ("selu", "dropout", 5), ("selu", "dropout", 10)]))
+    assert set(zip(kept["activation"], kept["trick"], strict=True)) == {
+        ("relu", "none"), ("relu", "adam")}
+    # two depths in all: two are enough
+    two = tricks.depth_sweep(rows([("relu", t, d) for t in ("none", "adam") for d in (2, 5)]
+                                  + [("relu", "l2", 5)]))
+    assert set(two["trick"]) == {"none", "adam"} and len(two) == 4
+
+
 def test_heatmap_ignores_groups_without_tricks_and_uses_the_study_column():
     tables = fabricate(study_column=True)
     rows = tricks.trick_study(tables)
     assert set(rows["study"]) == {"tricks_depth"}
-    assert set(rows["trick"]) == set(TRICKS)
+    assert set(rows["trick"]) == {*TRICKS, "dropout:0.5"}
+    assert set(tricks.depth_sweep(rows)["trick"]) == set(TRICKS)
+
+
+def test_heatmap_without_a_depth_sweep_raises_missing_data(tables):
+    single = {**tables, "runs": tables["runs"][tables["runs"]["depth"] != 2]}
+    single["runs"] = single["runs"][(single["runs"]["depth"] != 10)
+                                    | (single["runs"]["trick"] == "none")]
+    with pytest.raises(MissingData, match="depth sweep"):
+        tricks.tricks_heatmap(single)
 
 
 def test_gradients_show_the_deepest_nets_one_line_per_trick(tables):
@@ -197,15 +301,65 @@ def test_gradients_show_the_deepest_nets_one_line_per_trick(tables):
     assert {ln.get_label(): ln.get_linestyle() for ln in diverged.get_lines()}["none"] == "--"
 
 
-def test_dead_units_compare_relu_with_the_leaky_variants(tables):
+def test_gradients_have_no_empty_panels_and_pair_init_with_end(tables):
+    fig = tricks.tricks_gradients(tables)
+    # every panel has data: SELU (deeper, depth 12, but one trick there) is left out
+    assert fig.axes and all(ax.get_lines() for ax in fig.axes)
+    combos = [f"{a}, {i} init" for a in ("Sigmoid", "ReLU") for i in ("standard", "normalized")]
+    assert [ax.get_title() for ax in fig.axes] == [
+        f"{c}\n{w}" for c in combos for w in ("at initialization", "end of training")]
+    assert "depth 10" in fig.get_suptitle()
+    # init and end side by side, on the same row, sharing the y range
+    for init, end in zip(fig.axes[::2], fig.axes[1::2], strict=True):
+        assert init.get_subplotspec().rowspan == end.get_subplotspec().rowspan
+        assert end.get_subplotspec().colspan.start == init.get_subplotspec().colspan.start + 1
+        assert init.get_ylim() == end.get_ylim()
+    # an odd number of configurations: the spare panels are removed, not left empty
+    odd = {**tables, "runs": tables["runs"][~((tables["runs"]["activation"] == "relu")
+                                             & (tables["runs"]["initializer"] == "standard"))]}
+    fig = tricks.tricks_gradients(odd)
+    assert len(fig.axes) == 6 and all(ax.get_lines() for ax in fig.axes)
+
+
+def test_dead_units_show_relu_dead_and_the_leaky_variants_negative(tables):
     fig = tricks.dead_units(tables)
     (ax,) = [a for a in fig.axes if a.get_lines()]
     lines = {line.get_label(): line for line in ax.get_lines()}
-    assert set(lines) == {"ReLU", "Leaky ReLU 0.01", "Leaky ReLU 0.2", "PReLU", "RReLU"}
+    assert set(lines) == {"ReLU (dead)", "Leaky ReLU 0.01 (s ≤ 0)", "Leaky ReLU 0.2 (s ≤ 0)",
+                          "PReLU (s ≤ 0)", "RReLU (s ≤ 0)"}
     # relu: 5% x layer x progress, averaged over layers 1..5 -> 15% at the end
-    assert lines["ReLU"].get_ydata()[-1] == pytest.approx(15.0)
-    assert np.allclose(lines["Leaky ReLU 0.2"].get_ydata(), 0.0)
+    assert lines["ReLU (dead)"].get_ydata()[-1] == pytest.approx(15.0)
+    assert lines["ReLU (dead)"].get_linestyle() == "-"
+    leaky = lines["Leaky ReLU 0.2 (s ≤ 0)"]
+    assert leaky.get_linestyle() == "--"
+    assert leaky.get_ydata()[-1] == pytest.approx(100 * negative_fraction(UPDATES, 3, 0.2))
     assert ax.get_xlabel() == "updates" and "%" in ax.get_ylabel()
+    title = fig.get_suptitle()
+    assert "no gradient" in title and "still gets gradient" in title
+    assert "older tables" not in title
+
+
+def test_dead_units_read_older_tables_and_show_a_dying_leaky_unit():
+    # before negative_fraction, dead_fraction counted s <= 0: the variants' values are drawn
+    # as their negative fraction, never as dead
+    fig = tricks.dead_units(fabricate(depth_study=False, older=True))
+    (ax,) = [a for a in fig.axes if a.get_lines()]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert not [label for label in lines if "dead" in label and "ReLU (dead)" != label]
+    assert lines["PReLU (s ≤ 0)"].get_ydata()[-1] == pytest.approx(
+        100 * negative_fraction(UPDATES, 3, 0.25))
+    assert lines["ReLU (dead)"].get_ydata()[-1] == pytest.approx(15.0)
+    assert "older tables" in fig.get_suptitle()
+    # a PReLU whose slope went to 0 has dead units: they are drawn, solid
+    tables = fabricate(depth_study=False)
+    stats = tables["layer_stats"]
+    dying = ((stats["activation"] == "prelu") & (stats["stat"] == "dead_fraction")
+             & (stats["update"] == UPDATES))
+    tables["layer_stats"] = stats.assign(value=stats["value"].mask(dying, 0.1))
+    (ax,) = [a for a in tricks.dead_units(tables).axes if a.get_lines()]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert lines["PReLU (dead)"].get_linestyle() == "-"
+    assert lines["PReLU (dead)"].get_ydata()[-1] == pytest.approx(10.0)
 
 
 def test_selu_stats_show_mean_and_std_per_layer_with_references(tables):

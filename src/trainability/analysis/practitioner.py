@@ -106,6 +106,7 @@ S3_STD_BAND = (0.7, 1.3)  # std in this band counts as "std ~ 1"
 S3_MIN_SHARE = 0.9  # share of (layer, monitor point) cells that must be in both bands
 S4_MIN_GROWTH = 0.01  # ReLU dead fraction must grow by more than 1 point (absolute)
 S4_LEAKY = ("leaky_relu:0.01", "leaky_relu:0.2", "prelu", "rrelu")
+S4_LEAKY_MAX_DEAD = 0.0  # a leaky variant "avoids" dying: its dead fraction stays 0
 S5_SENSITIVITY_FACTOR = 0.5  # "removes most": spread with batch norm < half the plain spread
 S5_ACTIVATIONS = ("sigmoid", "tanh", "relu")
 S5_INITIALIZERS = ("standard", "normalized")
@@ -513,27 +514,58 @@ def _s3(tables, initializer: str = "lecun_normal", deep_depth: int = VERY_DEEP_D
 # ---- S4 -----------------------------------------------------------------------------------
 
 def _dead_fractions(tables, rows: pd.DataFrame) -> pd.DataFrame:
-    """rows with dead_start / dead_end: the layer-mean dead fraction at each network's first
-    and last monitor point (NaN when not recorded)."""
+    """rows with, per network, from its layer statistics "activation" averaged over layers at
+    its first and last monitor point: dead_start / dead_end (dead_fraction: units with
+    f'(s) = 0, no gradient, on every monitor example), negative_start / negative_end
+    (negative_fraction: units with s <= 0 on every example); dead_max, the largest dead
+    fraction of any layer at any monitor point; dead_exact, whether dead_* are the no-gradient
+    fraction. Networks recorded before negative_fraction existed recorded s <= 0 as
+    dead_fraction: their negative_* are that, and for a leaky variant dead_* are only an upper
+    bound on the no-gradient fraction (dead_exact False; for ReLU the two coincide). NaN when
+    not recorded."""
+    columns = ("dead_start", "dead_end", "dead_max", "negative_start", "negative_end")
     dead = _stat_rows(tables, rows, "activation", "dead_fraction").dropna(subset=["value"])
     if len(dead) == 0:
-        return rows.assign(dead_start=math.nan, dead_end=math.nan)
-    per_update = dead.groupby([*RUN_KEY, "update"])["value"].mean().reset_index()
-    per_update = per_update.sort_values("update")
-    ends = per_update.groupby(RUN_KEY)["value"].agg(dead_start="first", dead_end="last")
-    return rows.merge(ends.reset_index(), on=RUN_KEY, how="left")
+        return rows.assign(**dict.fromkeys(columns, math.nan), dead_exact=False)
+    negative = _stat_rows(tables, rows, "activation", "negative_fraction").dropna(
+        subset=["value"])
+
+    def ends(stat_rows: pd.DataFrame, name: str) -> pd.DataFrame:
+        per_update = stat_rows.groupby([*RUN_KEY, "update"])["value"].mean().reset_index()
+        per_update = per_update.sort_values("update")
+        return per_update.groupby(RUN_KEY)["value"].agg(
+            **{f"{name}_start": "first", f"{name}_end": "last"})
+
+    summary = ends(dead, "dead")
+    summary["dead_max"] = dead.groupby(RUN_KEY)["value"].max()
+    if len(negative):
+        summary = summary.join(ends(negative, "negative"))
+    else:
+        summary = summary.assign(negative_start=math.nan, negative_end=math.nan)
+    frame = rows.merge(summary.reset_index(), on=RUN_KEY, how="left")
+    recorded = frame["negative_end"].notna()
+    for end in ("start", "end"):  # older networks: dead_fraction meant s <= 0
+        frame.loc[~recorded, f"negative_{end}"] = frame.loc[~recorded, f"dead_{end}"]
+    return frame.assign(dead_exact=recorded | (frame["activation"] == "relu"))
 
 
 @claim("S4", "\"Dying ReLU\": a growing fraction of ReLU units output 0 for every input during "
        "training; leaky variants avoid it",
        rule=(f"Trick none, every dataset, depth and initializer. Dead fraction = share of a "
-             f"layer's units with pre-activation <= 0 on every monitor example, averaged over "
-             f"layers. (a) ReLU: growth = dead fraction at the last monitor point - at the "
-             f"first, per network; supported if the mean growth > {S4_MIN_GROWTH} with a "
-             f"one-sided Wilcoxon signed-rank test of growth - {S4_MIN_GROWTH} > 0 at "
-             f"p < {ALPHA}, not supported if the mean growth <= {S4_MIN_GROWTH}. (b) Each leaky "
-             f"variant present among {list(S4_LEAKY)} ends with a lower dead fraction than "
-             f"ReLU: {_PAIRED}. All parts must hold." + _SCALE_NOTE))
+             f"layer's units with f'(s) = 0 (no gradient) on every monitor example (for ReLU: "
+             f"s <= 0 on all of them), averaged over layers. (a) ReLU's grows: growth = dead "
+             f"fraction at the last monitor point - at the first, per network; supported if "
+             f"the mean growth > {S4_MIN_GROWTH} with a one-sided Wilcoxon signed-rank test of "
+             f"growth - {S4_MIN_GROWTH} > 0 at p < {ALPHA}, not supported if the mean growth "
+             f"<= {S4_MIN_GROWTH}. (b) Each leaky variant present among {list(S4_LEAKY)} "
+             f"avoids it: supported if its dead fraction is 0 in every layer at every monitor "
+             f"point of every network, not supported if it is ever > 0 (a PReLU slope learned "
+             f"to 0), inconclusive without its layer statistics; tables recorded before "
+             f"negative_fraction existed only bound it (their dead_fraction counted s <= 0), "
+             f"so there a bound of 0 supports and a positive bound is inconclusive. The "
+             f"evidence gives each variant's negative fraction (units with s <= 0 on every "
+             f"example, which still get gradient at the leak's slope), first -> last monitor "
+             f"point. All parts must hold." + _SCALE_NOTE))
 def _s4(tables, budget: str | None = None, min_updates: int = S_MIN_UPDATES,
         min_width: int = S_MIN_WIDTH) -> Finding:
     runs = _runs(tables)
@@ -559,12 +591,40 @@ def _s4(tables, budget: str | None = None, min_updates: int = S_MIN_UPDATES,
              f"{_f(result['p'])})"]
     leaky = [a for a in S4_LEAKY if a in set(frame["activation"])]
     if not leaky:
-        parts["leaky_avoids"] = INCONCLUSIVE
+        parts["leaky_never_dead"] = INCONCLUSIVE
         notes.append(f"no runs of the leaky variants {list(S4_LEAKY)}")
     for variant in leaky:
-        parts[f"{variant} < relu"], numbers["leaky"][variant] = _compare(
-            frame, "activation", variant, "relu", value="dead_end")
-        notes.append(_describe(numbers["leaky"][variant], unit="(fraction)"))
+        part = f"{variant} never dead"
+        nets = frame[(frame["activation"] == variant) & frame["dead_max"].notna()]
+        if len(nets) == 0:
+            parts[part] = INCONCLUSIVE
+            notes.append(f"no runs of {variant} dead-fraction layer stats")
+            continue
+        exact = nets[nets["dead_exact"].astype(bool)]
+        bound = nets[~nets["dead_exact"].astype(bool)]
+        if (exact["dead_max"] > S4_LEAKY_MAX_DEAD).any():
+            parts[part] = NOT_SUPPORTED
+        elif (bound["dead_max"] > S4_LEAKY_MAX_DEAD).any():
+            parts[part] = INCONCLUSIVE
+        else:
+            parts[part] = SUPPORTED
+        numbers["leaky"][variant] = {
+            "n": len(nets), "n_bound_only": len(bound),
+            "max_dead": float(exact["dead_max"].max()) if len(exact) else math.nan,
+            "max_dead_bound": float(bound["dead_max"].max()) if len(bound) else math.nan,
+            "mean_dead_end": float(exact["dead_end"].mean()) if len(exact) else math.nan,
+            "negative_start": float(nets["negative_start"].mean()),
+            "negative_end": float(nets["negative_end"].mean())}
+        found = numbers["leaky"][variant]
+        texts = []
+        if len(exact):
+            texts.append(f"dead fraction max {_f(found['max_dead'])}")
+        if len(bound):
+            texts.append(f"dead fraction <= {_f(found['max_dead_bound'])} on the "
+                         f"{len(bound)} of older tables (s <= 0 recorded)")
+        notes.append(f"{variant} ({len(nets)} nets): {', '.join(texts)}; negative fraction "
+                     f"(s <= 0 on every example, still gets gradient) "
+                     f"{_f(found['negative_start'])} -> {_f(found['negative_end'])}")
     outcome, note = _gate(combine(parts), numbers, frame, min_updates, min_width)
     return outcome, (f"Budget {budget!r}: " + "; ".join(notes) + "." + _parts_text(parts)
                      + note), numbers

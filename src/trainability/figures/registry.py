@@ -132,9 +132,10 @@ _SPECS = (
     # ---- the trick axis (issue 5): practitioner claims S1-S14 -------------------------------
     FigureSpec(
         "tricks_heatmap", tricks.tricks_heatmap,
-        "Final test error (%) of the trick study's protocol networks over depth × trick, mean "
-        "over seeds, per dataset, activation and initialization; hatched cells marked div: "
-        "every seed diverged; – : not run.",
+        "Final test error (%) of the trick study's depth sweep (tricks run at three depths or "
+        "more) over depth × trick, mean over the protocol networks' seeds; rows of panels: "
+        "datasets, columns: activation and initialization; hatched cells marked div: every "
+        "seed diverged; – : not run.",
         "Batch normalization and residual connections keep deep nets trainable and remove most "
         "of the init/activation sensitivity; clipping prevents divergence; adaptive optimizers "
         "rescue poorly initialized deep nets.",
@@ -143,15 +144,17 @@ _SPECS = (
         "tricks_gradients", tricks.tricks_gradients,
         "Root mean square of the back-propagated gradient ∂Cost/∂s per layer at "
         "initialization and at the end of training, deepest networks of the trick study, one "
-        "line per trick (dashed: diverged).",
+        "line per trick (dashed: diverged), for each activation and initialization trained "
+        "with two tricks or more.",
         "Without remedies the gradient shrinks toward the input layers (by at most 1/4 per "
         "sigmoid layer); batch normalization and residual connections keep it level.",
         ("S5", "S6", "S10"), claim_source="practice"),
     FigureSpec(
         "dead_units", tricks.dead_units,
-        "Fraction of dead hidden units (zero output for every monitor example), averaged over "
-        "layers and seeds, during training: ReLU against leaky ReLU (slopes 0.01, 0.2), PReLU "
-        "and RReLU.",
+        "ReLU's fraction of dead hidden units (f′(s) = 0, so no gradient, on every monitor "
+        "example; solid) against the fraction of units of leaky ReLU (slopes 0.01, 0.2), PReLU "
+        "and RReLU with s ≤ 0 on every example (dashed), which still get gradient at the "
+        "leak's slope and so are never dead; averaged over layers and seeds, during training.",
         "A growing fraction of ReLU units dies during training; leaky variants avoid it.",
         ("S4",), claim_source="practice"),
     FigureSpec(

@@ -2,11 +2,14 @@
 
 From the tables (`trainability.pipeline.aggregate.load_tables`), protocol networks only:
 
-- `tricks_heatmap`: final test error over depth x trick, one panel per dataset/activation/
-  initializer, mean over seeds, diverged cells hatched and marked "div".
+- `tricks_heatmap`: final test error over depth x trick of the depth sweep (tricks run at
+  three depths or more), rows of panels = datasets, columns = (activation, initializer),
+  mean over seeds, diverged cells hatched and marked "div".
 - `tricks_gradients`: per-layer RMS of the back-propagated gradient at initialization and at
-  the end of training, deepest networks, one line per trick.
-- `dead_units`: fraction of dead units over training, ReLU against its leaky variants.
+  the end of training, deepest networks, one line per trick, only configurations with two
+  tricks or more (no empty panels).
+- `dead_units`: ReLU's dead fraction (no gradient on any monitor example) over training,
+  against the leaky variants' negative fraction (s <= 0 on every example; never dead).
 - `selu_stats`: per-layer mean and std of SELU activations over training, LeCun-normal init.
 
 Without tables: `sigmoid_derivative` (the logistic sigmoid and its derivative, at most 1/4)
@@ -29,6 +32,7 @@ from matplotlib.colors import Normalize, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import NullFormatter
 
 from trainability.figures.paper import (
     _DATASET_NAMES,
@@ -55,9 +59,9 @@ from trainability.figures.style import (
 )
 
 __all__ = [
-    "RELU_FAMILY", "dead_units", "matrix_product", "matrix_product_norms",
-    "lyapunov_exponent", "selu_stats", "sigmoid_derivative", "trick_order", "tricks_gradients",
-    "tricks_heatmap", "trick_study",
+    "RELU_FAMILY", "dead_units", "depth_sweep", "matrix_product", "matrix_product_norms",
+    "lyapunov_exponent", "relu_family_fractions", "selu_stats", "sigmoid_derivative",
+    "trick_order", "tricks_gradients", "tricks_heatmap", "trick_study",
 ]
 
 #: Activations whose units can die (dead_fraction is recorded for them), in legend order.
@@ -181,12 +185,36 @@ def _setting(rows: pd.DataFrame, extra: str = "") -> str:
 
 
 # ---- heat map -----------------------------------------------------------------------------
+#: Cell size (inches) of the heat map and its annotation font size (points).
+_CELL = (0.42, 0.27)
+_CELL_FONT = 7.0
+
+
+def depth_sweep(rows: pd.DataFrame) -> pd.DataFrame:
+    """The depth sweep of trick-study rows: per dataset and (activation, initializer), the
+    tricks observed at >= min(3, number of distinct depths in `rows`) depths, and of those
+    only the configurations left with two tricks or more. One-depth studies (dropout, L1/L2,
+    pretraining at depth 5) drop out; rows of a single depth keep everything."""
+    if rows.empty:
+        return rows
+    needed = min(3, rows["depth"].nunique())
+    combo = ["dataset", "activation", "initializer"]
+    depths = rows.groupby([*combo, "trick"], dropna=False)["depth"].transform("nunique")
+    rows = rows[depths >= needed]
+    tricks = rows.groupby(combo, dropna=False)["trick"].transform("nunique")
+    return rows[tricks > 1]
+
+
 @styled
 def tricks_heatmap(tables: Tables, dataset: str | None = None) -> Figure:
-    """Final test error (%) over depth (x) x trick (y), mean over the protocol networks'
-    seeds; one panel per dataset (rows, with initializer) and activation (columns). A cell
-    whose every network diverged is hatched and says "div"; "*" = some diverged."""
-    rows = trick_study(tables, dataset)
+    """Final test error (%) over depth (x) x trick (y) of the depth sweep (`depth_sweep`),
+    mean over the protocol networks' seeds; rows of panels = datasets, columns =
+    (activation, initializer); one colour scale. A cell whose every network diverged is
+    hatched and says "div"; "*" = some diverged; "–" = not run."""
+    rows = depth_sweep(trick_study(tables, dataset))
+    if rows.empty:
+        raise MissingData("needs a depth sweep of protocol networks trained with tricks "
+                          "(the tricks_depth study); the runs table has none")
     rows = rows.assign(_div=_diverged(rows))
     keys = ["dataset", "activation", "initializer", "depth", "trick"]
     rows = _widest(rows, keys)
@@ -196,74 +224,87 @@ def tricks_heatmap(tables: Tables, dataset: str | None = None) -> Figure:
     cells = counts.join(means).reset_index()
 
     datasets = sorted(cells["dataset"].unique(), key=_dataset_rank)
-    activations = sorted(cells["activation"].unique(), key=_activation_rank)
-    row_keys = [(d, i) for d in datasets
-                for i in sorted(cells.loc[cells["dataset"] == d, "initializer"].unique(),
-                                key=_init_rank)]
-    layout = {d: (sorted(cells.loc[cells["dataset"] == d, "depth"].unique()),
-                  sorted(cells.loc[cells["dataset"] == d, "trick"].unique(), key=trick_order))
-              for d in datasets}
-    n_depths = max(len(v[0]) for v in layout.values())
-    n_tricks = max(len(v[1]) for v in layout.values())
-    panel = (max(2.6, 0.5 * n_depths + 0.9), max(1.9, 0.24 * n_tricks + 0.8))
-    fig, axes = new_figure(len(row_keys), len(activations), panel=panel)
+    combos = sorted({(a, i) for a, i in zip(cells["activation"], cells["initializer"],
+                                             strict=True)},
+                    key=lambda c: (_activation_rank(c[0]), _init_rank(c[1])))
+    depths = sorted(int(d) for d in cells["depth"].unique())
+    tricks = sorted(cells["trick"].unique(), key=trick_order)
+    titles = [f"{activation_name(a)}, {i} init" for a, i in combos]
+    # width per panel: its cells, and at least its title (about 0.068 in per character)
+    panel_w = max(_CELL[0] * len(depths), 0.068 * max(map(len, titles)) + 0.15)
+    panel_h = _CELL[1] * len(tricks)
+    label_w = 0.062 * max(len(str(t)) for t in tricks) + 0.55
+    fig = Figure(figsize=(label_w + len(combos) * (panel_w + 0.2) + 0.9,
+                          0.75 + len(datasets) * (panel_h + 0.75)), layout="constrained")
+    grid = fig.subplots(len(datasets), len(combos), squeeze=False)
+    axes = [ax for line in grid for ax in line]
     vmax = float(np.nanmax(cells["mean"])) if cells["mean"].notna().any() else 100.0
     norm = Normalize(0.0, min(100.0, max(10.0, np.ceil(vmax / 10) * 10)))
     import seaborn as sns
 
     cmap = sns.color_palette(HEATMAP_CMAP, as_cmap=True).with_extremes(bad="white")
     image = None
-    for r, (dataset_name, initializer) in enumerate(row_keys):
-        depths, tricks = layout[dataset_name]
+    drawn: list[tuple[int, int]] = []
+    for r, dataset_name in enumerate(datasets):
         labelled = False
-        for c, activation in enumerate(activations):
-            ax = axes[r * len(activations) + c]
+        for c, (activation, initializer) in enumerate(combos):
+            ax = grid[r][c]
             block = cells[(cells["dataset"] == dataset_name) & (cells["activation"] == activation)
                           & (cells["initializer"] == initializer)]
             if block.empty:
                 ax.set_axis_off()
                 continue
+            drawn.append((r, c))
             image = _heat_panel(ax, block, depths, tricks, cmap, norm)
-            ax.set_title(f"{activation_name(activation)}, {initializer} init")
+            ax.set_title(titles[c], fontsize=8.5)
             ax.set_gid(f"{dataset_name}/{activation}/{initializer}")  # for tests and SVG
             if labelled:  # the row's tricks are labelled on its first panel
                 ax.set_yticklabels([])
             else:
-                ax.set_ylabel(f"{_DATASET_NAMES.get(dataset_name, dataset_name)}\ntrick")
+                ax.set_ylabel(_DATASET_NAMES.get(dataset_name, dataset_name),
+                              fontsize=9.5, fontweight="bold")
                 labelled = True
+    for c in range(len(combos)):  # the depth axis is named under each column's last panel
+        column = [r for r, cc in drawn if cc == c]
+        if column:
+            grid[max(column)][c].set_xlabel("depth (hidden layers)", fontsize=8)
     if image is not None:
-        fig.colorbar(image, ax=axes, label="final test error (%)", shrink=0.5, aspect=30)
-    _suptitle(fig, _setting(rows, "\nprotocol networks, mean over seeds; hatched, div: every "
-                                  "seed diverged;\n*: some seeds diverged (mean of the "
-                                  "others); –: not run"))
+        bar = fig.colorbar(image, ax=axes, label="final test error (%)", shrink=0.8,
+                           aspect=25, pad=0.02)
+        bar.ax.tick_params(labelsize=7.5)
+    _suptitle(fig, "Final test error (%) over depth × trick, protocol networks, mean over "
+                   "seeds\n" + _setting(rows)
+                   + "\nhatched, div: every seed diverged; *: some seeds diverged (mean of "
+                     "the others); –: not run")
     return fig
 
 
 def _heat_panel(ax: Axes, block: pd.DataFrame, depths: list, tricks: list, cmap, norm):
     grid = np.full((len(tricks), len(depths)), np.nan)
+    seen = set()
     for cell in block.itertuples(index=False):
-        i, j = tricks.index(cell.trick), depths.index(cell.depth)
+        i, j = tricks.index(cell.trick), depths.index(int(cell.depth))
+        seen.add((i, j))
         grid[i, j] = cell.mean
         if cell.n_div == cell.n:  # every network diverged
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="0.92", hatch="////",
                                    edgecolor="0.45", linewidth=0.0, zorder=2))
-            ax.text(j, i, "div", ha="center", va="center", fontsize=6.5, color="0.1",
+            ax.text(j, i, "div", ha="center", va="center", fontsize=_CELL_FONT, color="0.1",
                     fontweight="bold", zorder=3)
             continue
         color = to_rgb(cmap(norm(cell.mean)))
         ink = "white" if 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2] < 0.5 else "0.1"
         star = "*" if cell.n_div else ""
-        ax.text(j, i, f"{cell.mean:.1f}{star}", ha="center", va="center", fontsize=6.5,
+        ax.text(j, i, f"{cell.mean:.1f}{star}", ha="center", va="center", fontsize=_CELL_FONT,
                 color=ink, zorder=3)
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="auto",
                       interpolation="nearest")
     for i in range(len(tricks)):
         for j in range(len(depths)):
-            if not block[(block["trick"] == tricks[i]) & (block["depth"] == depths[j])].shape[0]:
-                ax.text(j, i, "–", ha="center", va="center", fontsize=6.5, color="0.6")
-    ax.set_xticks(range(len(depths)), [str(int(d)) for d in depths])
-    ax.set_yticks(range(len(tricks)), [str(t) for t in tricks], fontsize=7)
-    ax.set_xlabel("depth (hidden layers)")
+            if (i, j) not in seen:
+                ax.text(j, i, "–", ha="center", va="center", fontsize=_CELL_FONT, color="0.6")
+    ax.set_xticks(range(len(depths)), [str(d) for d in depths], fontsize=7.5)
+    ax.set_yticks(range(len(tricks)), [str(t) for t in tricks], fontsize=7.5)
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
@@ -278,53 +319,83 @@ def _layer_rms(stats: pd.DataFrame) -> pd.DataFrame:
     return np.sqrt(wide["mean"] ** 2 + wide["std"] ** 2).rename("rms").reset_index()
 
 
+def _profiles(rms: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One network's per-layer RMS at its first monitor point and at its last monitor point
+    with a finite positive value (a diverged network's last one before divergence)."""
+    finite = rms[np.isfinite(rms["rms"]) & (rms["rms"] > 0)]
+    if finite.empty:
+        return finite, finite
+    first = rms[rms["update"] == rms["update"].min()]
+    first = first[np.isfinite(first["rms"]) & (first["rms"] > 0)]
+    last = finite[finite["update"] == finite["update"].max()]
+    return first.sort_values("layer"), last.sort_values("layer")
+
+
 @styled
 def tricks_gradients(tables: Tables, dataset: str | None = None) -> Figure:
     """RMS of the back-propagated gradient dCost/ds per layer, at initialization and at the
-    end of training, for the deepest networks of the trick study: one line per trick, one row
-    per activation, columns (initializer x time)."""
+    end of training, for the deepest networks of the trick study (the deepest depth with two
+    tricks on one configuration): one line per trick; per
+    (activation, initializer) trained with two tricks or more at that depth, two panels side
+    by side ("at initialization", "end of training"), two such pairs per row. Panels without
+    data are left out."""
     rows = trick_study(tables)
     if dataset is None:
         dataset = min(rows["dataset"].unique(), key=_dataset_rank)
     rows = rows[rows["dataset"] == dataset]
     if rows.empty:
         raise MissingData(f"needs protocol networks of the trick study on {dataset}")
-    depth = int(rows["depth"].max())
-    rows = rows[rows["depth"] == depth].assign(_div=_diverged(rows))
-    nets = [_first_net(block) for _, block in
-            rows.groupby(["activation", "initializer", "trick"], sort=False)]
-    nets_frame = pd.DataFrame(nets)
+    # the deepest depth at which some (activation, initializer) was trained with two tricks
+    tricks_at = rows.groupby(["depth", "activation", "initializer"])["trick"].nunique()
+    several = tricks_at[tricks_at > 1]
+    depth = int(several.index.get_level_values("depth").max() if len(several)
+                else rows["depth"].max())
+    rows = rows[rows["depth"] == depth]
+    rows = rows.assign(net_diverged=_diverged(rows))
+    nets = pd.DataFrame([_first_net(block) for _, block in
+                         rows.groupby(["activation", "initializer", "trick"], sort=False)])
     stats = tables["layer_stats"]
     stats = stats[(stats["quantity"] == "backprop_grad") & stats["stat"].isin(["mean", "std"])]
-    stats = stats.merge(nets_frame[["run", "member"]], on=["run", "member"])
+    stats = stats.merge(nets[["run", "member"]], on=["run", "member"])
     if stats.empty:
         raise MissingData(f"needs layer statistics backprop_grad/mean and std of the depth-"
                           f"{depth} trick networks on {dataset}; the layer_stats table has none")
     rms = _layer_rms(stats)
-    activations = sorted(nets_frame["activation"].unique(), key=_activation_rank)
-    initializers = sorted(nets_frame["initializer"].unique(), key=_init_rank)
-    tricks = sorted(nets_frame["trick"].unique(), key=trick_order)
-    columns = [(i, when) for i in initializers for when in ("init", "end")]
-    fig, axes = new_figure(len(activations), len(columns), panel=(2.5, 2.0), sharex=True)
+    # (activation, initializer) -> [(trick, diverged, at init, at the end)], tricks in order
+    panels: dict[tuple[str, str], list] = {}
+    for net in sorted(nets.itertuples(index=False), key=lambda n: trick_order(n.trick)):
+        mine = rms[(rms["run"] == net.run) & (rms["member"] == net.member)]
+        first, last = _profiles(mine)
+        if not first.empty or not last.empty:
+            panels.setdefault((net.activation, net.initializer), []).append(
+                (net.trick, bool(net.net_diverged), first, last))
+
+    def full(lines: list) -> bool:  # two tricks or more, and both panels have a line
+        return (len(lines) > 1 and any(not line[2].empty for line in lines)
+                and any(not line[3].empty for line in lines))
+
+    combos = sorted((c for c, lines in panels.items() if full(lines)),
+                    key=lambda c: (_activation_rank(c[0]), _init_rank(c[1])))
+    if not combos:
+        raise MissingData(f"needs layer statistics backprop_grad of two tricks or more on one "
+                          f"(activation, initializer) at depth {depth} on {dataset}")
+    pairs_per_row = 1 if len(combos) == 1 else 2
+    n_rows = int(np.ceil(len(combos) / pairs_per_row))
+    fig, axes = new_figure(n_rows, 2 * pairs_per_row, panel=(2.45, 2.0))
+    for ax in axes[2 * len(combos):]:  # an odd number of pairs: no empty panels
+        fig.delaxes(ax)
     diverged = False
-    for r, activation in enumerate(activations):
-        row_axes = axes[r * len(columns):(r + 1) * len(columns)]
-        for ax, (initializer, when) in zip(row_axes, columns, strict=True):
-            for trick in tricks:
-                match = nets_frame[(nets_frame["activation"] == activation)
-                                   & (nets_frame["initializer"] == initializer)
-                                   & (nets_frame["trick"] == trick)]
-                if match.empty:
+    tricks: list[str] = []
+    for k, (activation, initializer) in enumerate(combos):
+        pair = axes[2 * k:2 * k + 2]
+        for ax, when in zip(pair, ("init", "end"), strict=True):
+            for trick, failed, first, last in panels[(activation, initializer)]:
+                at = first if when == "init" else last
+                if at.empty:
                     continue
-                net = match.iloc[0]
-                mine = rms[(rms["run"] == net["run"]) & (rms["member"] == net["member"])]
-                if mine.empty:
-                    continue
-                update = mine["update"].min() if when == "init" else mine["update"].max()
-                at = mine[mine["update"] == update].sort_values("layer")
-                at = at[np.isfinite(at["rms"]) & (at["rms"] > 0)]
-                failed = bool(net["_div"])
                 diverged |= failed
+                if trick not in tricks:
+                    tricks.append(trick)
                 ax.plot(at["layer"], at["rms"], color=trick_color(trick),
                         marker="o" if depth <= 20 else None, markersize=2.5,
                         linestyle="--" if failed else "-",
@@ -334,29 +405,37 @@ def tricks_gradients(tables: Tables, dataset: str | None = None) -> Figure:
                          f"{'at initialization' if when == 'init' else 'end of training'}",
                          fontsize=8)
             ax.xaxis.get_major_locator().set_params(integer=True)
-        row_axes[0].set_ylabel("RMS ∂Cost/∂s")
-        _share_y(row_axes)
-    for ax in axes[-len(columns):]:
-        ax.set_xlabel("hidden layer")
+            if k >= len(combos) - pairs_per_row:
+                ax.set_xlabel("hidden layer")
+        if k % pairs_per_row == 0:
+            pair[0].set_ylabel("RMS ∂Cost/∂s")
+        _share_y(pair)
+    tricks.sort(key=trick_order)
     handles = [Line2D([], [], color=trick_color(t), linewidth=1.6 if t == PLAIN_TRICK else 1.1,
                       label=t) for t in tricks]
     if diverged:
-        handles.append(Line2D([], [], color="0.3", linestyle="--", label="(dashed: diverged)"))
+        handles.append(Line2D([], [], color="0.3", linestyle="--",
+                              label="dashed: diverged\n(last finite point)"))
     fig.legend(handles=handles, loc="outside right center")
     _suptitle(fig, f"{_DATASET_NAMES.get(dataset, dataset)}, depth {depth}; "
-              + _setting(rows, "; RMS = √(mean² + std²) over examples and units"))
+              + _setting(rows, "\nRMS = √(mean² + std²) over examples and units"))
     return fig
 
 
 def _share_y(axes: Sequence[Axes]) -> None:
-    """Give the panels of a row the same y range (log axes), so init and end compare."""
+    """Give the panels (log y axes) the same y range, so init and end compare; at least a
+    decade, so that a power of ten is labelled, and no labels on the minor ticks."""
     drawn = [ax for ax in axes if ax.get_lines()]
     if not drawn:
         return
     low = min(ax.get_ylim()[0] for ax in drawn)
     high = max(ax.get_ylim()[1] for ax in drawn)
+    if 0 < low and high / low < 10:
+        centre = np.sqrt(low * high)
+        low, high = centre / np.sqrt(10), centre * np.sqrt(10)
     for ax in drawn:
         ax.set_ylim(low, high)
+        ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 # ---- dead units ---------------------------------------------------------------------------
@@ -364,19 +443,54 @@ def _family(activation: str) -> bool:
     return str(activation).split(":", 1)[0] in RELU_FAMILY
 
 
+def relu_family_fractions(stats: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Layer statistics "activation" of ReLU-family networks as (run, member, update, layer,
+    dead, negative), and whether any network needed the fallback for older tables.
+
+    dead = dead_fraction: units with f'(s) = 0 (no gradient) on every monitor example;
+    negative = negative_fraction: units with s <= 0 on every example. Networks recorded before
+    negative_fraction existed recorded s <= 0 as dead_fraction: there negative = that value
+    and dead is NaN (where `stats` has the activation column), except for ReLU, whose units
+    with s <= 0 are exactly its dead ones."""
+    stats = stats[(stats["quantity"] == "activation")
+                  & stats["stat"].isin(["dead_fraction", "negative_fraction"])]
+    keys = ["run", "member", "update", "layer"]
+    if stats.empty:
+        return pd.DataFrame(columns=[*keys, "dead", "negative"]), False
+    wide = stats.groupby([*keys, "stat"])["value"].first().unstack("stat")
+    wide = wide.reindex(columns=["dead_fraction", "negative_fraction"])
+    wide.columns = ["dead", "negative"]
+    wide = wide.reset_index()
+    recorded = wide.groupby(["run", "member"])["negative"].transform(
+        lambda v: v.notna().any())
+    old = ~recorded.astype(bool)
+    wide.loc[old, "negative"] = wide.loc[old, "dead"]
+    if "activation" in stats.columns:  # older tables: only ReLU's dead fraction is known
+        activation = stats.groupby(["run", "member"])["activation"].first()
+        relu = pd.Series(list(zip(wide["run"], wide["member"], strict=True)),
+                         index=wide.index).map(activation).astype(str) == "relu"
+        wide.loc[old & ~relu, "dead"] = np.nan
+    return wide.assign(_old=old), bool(old.any())
+
+
 @styled
 def dead_units(tables: Tables) -> Figure:
-    """Fraction of dead units (zero for every monitor example), averaged over layers and over
-    the seeds' protocol networks, during training: ReLU against leaky ReLU (0.01, 0.2), PReLU
-    and RReLU; one panel per dataset and depth; plain SGD (trick "none")."""
+    """Dead and negative units during training, averaged over layers and over the seeds'
+    protocol networks; one panel per dataset and depth; plain SGD (trick "none").
+
+    Solid: ReLU's dead fraction (units with f'(s) = 0, no gradient, on every monitor example).
+    Dashed: each leaky variant's (leaky ReLU 0.01, 0.2, PReLU, RReLU) negative fraction (units
+    with s <= 0 on every example): such a unit still gets gradient at the leak's slope, so a
+    leaky unit is never dead by construction. A variant whose dead fraction is ever above 0
+    (a PReLU slope learned to 0) gets a solid line too."""
     runs = _protocol(tables)
     rows = runs[(runs["trick"].astype(str) == PLAIN_TRICK) & runs["activation"].map(_family)]
     rows = _pick_group(rows, lambda g: g["activation"].nunique())
     if rows.empty:
         raise MissingData("needs protocol networks with relu, leaky_relu, prelu or rrelu "
                           "(trick none; the tricks_activations study); the runs table has none")
-    stats = tables["layer_stats"]
-    stats = stats[(stats["quantity"] == "activation") & (stats["stat"] == "dead_fraction")]
+    fractions, _ = relu_family_fractions(tables["layer_stats"].merge(
+        rows[["run", "member"]], on=["run", "member"]))
     panels = []
     for (dataset, depth), block in sorted(rows.groupby(["dataset", "depth"]),
                                           key=lambda g: (_dataset_rank(g[0][0]), g[0][1])):
@@ -384,43 +498,65 @@ def dead_units(tables: Tables) -> Figure:
         initializer = max(per_init.index, key=lambda i: (
             per_init[i], -(_INIT_PREFERENCE.index(i) if i in _INIT_PREFERENCE else 99)))
         block = _widest(block[block["initializer"] == initializer], ["activation"])
-        mine = stats.drop(columns="activation", errors="ignore").merge(
-            block[["run", "member", "activation"]], on=["run", "member"])
-        mine = mine[mine["value"].notna()]
+        mine = fractions.merge(block[["run", "member", "activation"]], on=["run", "member"])
+        mine = mine[mine["dead"].notna() | mine["negative"].notna()]
         if not mine.empty:
-            panels.append((dataset, depth, initializer, block, mine))
+            panels.append((dataset, depth, initializer, mine))
     if not panels:
         raise MissingData("needs layer statistic activation/dead_fraction of the relu-family "
                           "networks; the layer_stats table has none")
+    compared = [p for p in panels if p[3]["activation"].nunique() > 1]
+    panels = compared or panels  # panels that compare ReLU with a variant, where there are
+    fallback = any(bool(mine["_old"].any()) for *_, mine in panels)
     axis = _axis_for(row for _, row in rows.iterrows())
     ncols = min(len(panels), 2)
     nrows = int(np.ceil(len(panels) / ncols))
-    fig, axes = new_figure(nrows, ncols, panel=(4.2, 2.7))
-    for ax, (dataset, depth, initializer, _, mine) in zip(axes, panels, strict=False):
+    fig, axes = new_figure(nrows, ncols, panel=(4.0, 2.6))
+    for ax, (dataset, depth, initializer, mine) in zip(axes, panels, strict=False):
         # mean over layers per network, then mean (and range) over the seeds' networks
-        per_net = mine.groupby(["activation", "run", "member", "update"])["value"].mean()
-        per_net = per_net.reset_index()
+        per_net = mine.groupby(["activation", "run", "member", "update"])[
+            ["dead", "negative"]].mean().reset_index()
         for activation in sorted(per_net["activation"].unique(), key=_activation_rank):
             curves = per_net[per_net["activation"] == activation]
-            summary = curves.groupby("update")["value"].agg(["mean", "min", "max", "count"])
-            x = axis(summary.index.to_numpy(dtype=float))
-            color = activation_color(activation)
-            ax.plot(x, 100 * summary["mean"], color=color, marker="o", markersize=2.5,
-                    label=activation_name(activation))
-            if summary["count"].max() > 1:
-                ax.fill_between(x, 100 * summary["min"], 100 * summary["max"], color=color,
-                                alpha=0.15, linewidth=0)
+            relu = str(activation) == "relu"
+            shown = ["dead"] if relu else ["negative"]
+            if not relu and (curves["dead"] > 0).any():
+                shown.append("dead")  # a leaky variant with dead units (PReLU slope 0)
+            for column in shown:
+                _fraction_line(ax, axis, curves, column, activation)
         ax.set_title(f"{_DATASET_NAMES.get(dataset, dataset)}, depth {depth}, "
                      f"{initializer} init")
         ax.set_xlabel(axis.label)
-        ax.set_ylabel("dead units (%)")
+        ax.set_ylabel("units (%)")
         ax.set_ylim(bottom=0)
     for ax in axes[len(panels):]:
-        ax.set_axis_off()
+        fig.delaxes(ax)
     _figure_legend(fig, axes[:len(panels)])
-    _suptitle(fig, _setting(rows, "\nmean over layers and seeds (band: range over seeds);\n"
-                                  "dead unit: zero output for every monitor example"))
+    note = ("\nolder tables (no negative_fraction): their dead_fraction, s ≤ 0, is drawn "
+            "dashed" if fallback else "")
+    _suptitle(fig, _setting(rows, "; mean over layers and seeds (band: range over seeds)\n"
+                                  "solid, dead: f′(s) = 0 (no gradient) on every monitor "
+                                  "example (ReLU: s ≤ 0)\ndashed, s ≤ 0 on every example: a "
+                                  "leaky unit there still gets gradient (slope > 0), "
+                                  "so it is never dead" + note))
     return fig
+
+
+def _fraction_line(ax: Axes, axis, curves: pd.DataFrame, column: str, activation: str) -> None:
+    """Mean over the seeds' networks (line) and range (band) of one fraction over updates."""
+    curves = curves[curves[column].notna()]
+    if curves.empty:
+        return
+    summary = curves.groupby("update")[column].agg(["mean", "min", "max", "count"])
+    x = axis(summary.index.to_numpy(dtype=float))
+    color = activation_color(activation)
+    what = "dead" if column == "dead" else "s ≤ 0"
+    ax.plot(x, 100 * summary["mean"], color=color, marker="o", markersize=2.5,
+            linestyle="-" if column == "dead" else "--",
+            label=f"{activation_name(activation)} ({what})")
+    if summary["count"].max() > 1:
+        ax.fill_between(x, 100 * summary["min"], 100 * summary["max"], color=color,
+                        alpha=0.12, linewidth=0)
 
 
 # ---- SELU ---------------------------------------------------------------------------------
