@@ -70,7 +70,7 @@ def test_smoke_preset_runs_end_to_end(smoke_run):
     assert "shapeset-d5-w16-tricks-dae200-sweep" in benchmarks
     assert "shapeset-d5-w16-tricks-maxout2-sweep" in benchmarks
     runs = pd.read_parquet(smoke_run / "results" / "tables" / "runs.parquet")
-    assert {"batchnorm", "residual", "adam", "clip_norm:1.0"} <= set(runs.trick)
+    assert {"batchnorm", "residual", "adam", "clip_norm:1"} <= set(runs.trick)
     assert set(runs.budget) == {"preset", "tricks"}
 
 
