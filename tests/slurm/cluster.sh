@@ -5,7 +5,7 @@
 #                                        them private to DIR (default: a new
 #                                        /var/tmp/trainability-slurm.XXXXXX); wait until the
 #                                        node is idle; the last line of stdout is
-#                                        `export SLURM_CONF=DIR/slurm.conf`
+#                                        `export SLURM_CONF=DIR/slurm.conf PATH=DIR/bin:$PATH`
 #   tests/slurm/cluster.sh stop [DIR]    cancel its jobs, stop its daemons by PID (TERM, then
 #                                        KILL), end what its jobs left running; keep DIR's logs
 #   tests/slurm/cluster.sh clean [DIR]   stop, then remove DIR
@@ -14,7 +14,7 @@
 #
 # DIR defaults to the directory of $SLURM_CONF for all but `start`. Slurm's clients (sbatch,
 # squeue, scontrol, srun, and so Snakemake's Slurm executor) find the cluster through
-# SLURM_CONF, which sbatch passes on to the jobs.
+# SLURM_CONF; DIR/bin holds the clients pinned to it (for the jobs: see write_clients).
 #
 # Nothing is shared with any other Slurm on the machine, so that two test sessions (or a
 # site's own Slurm) can run side by side: no file in /etc/slurm is read or written; the
@@ -43,6 +43,15 @@
 # stopping what it had started (the test fails with that output).
 set -uo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"  # the daemons live there; a non-login root shell may lack it
+# Leave out of PATH any DIR/bin of a cluster of this script (see write_clients): its clients
+# would talk to that cluster.
+path=""
+IFS=: read -r -a path_entries <<< "$PATH"
+for entry in "${path_entries[@]}"; do
+    grep -qsF "(tests/slurm/cluster.sh)" "$entry/srun" || path+="${path:+:}$entry"
+done
+export PATH=$path
+unset path path_entries entry
 
 PARTITION=test
 MEMORY_MARGIN_MB=1024
@@ -187,6 +196,23 @@ EOF
     fi
 }
 
+write_clients() {
+    # DIR/bin: Slurm's client commands, each pinned to this cluster's config. Jobs need them:
+    # snakemake-executor-plugin-slurm-jobstep (0.6.1) drops every SLURM_* variable but the
+    # job's identity, SLURM_CONF included, before it runs `srun` inside a job, and srun then
+    # looks for /etc/slurm/slurm.conf and then for a controller in DNS ("fetch_config: DNS SRV
+    # lookup failed"). With DIR/bin first in PATH (sbatch passes PATH on to the jobs), `srun`
+    # is this one.
+    local tool real
+    mkdir -p "$DIR/bin"
+    for tool in srun sbatch squeue scontrol scancel sinfo sacct; do
+        real=$(command -v "$tool") || continue
+        printf '#!/bin/sh\n# %s of the test cluster in %s (tests/slurm/cluster.sh)\n%s\n' \
+            "$tool" "$DIR" "SLURM_CONF=$CONF exec $real \"\$@\"" > "$DIR/bin/$tool"
+        chmod 0755 "$DIR/bin/$tool"
+    done
+}
+
 munge_answers() { munge -n --socket="$MUNGE_SOCKET" 2>/dev/null \
     | unmunge --socket="$MUNGE_SOCKET" >/dev/null 2>&1; }
 
@@ -227,8 +253,10 @@ start() {
     fi
     chmod 0755 "$DIR"  # see start_munge; the jobs (root's) need nothing else
     write_config
-    export SLURM_CONF=$CONF  # the daemons' children (slurmstepd, jobs) keep it
+    write_clients
     start_munge
+    # slurmd's children (slurmstepd) keep it: `stop` finds what they leave behind by it
+    export SLURM_CONF=$CONF
 
     slurmctld -f "$CONF" -c -i || failed "slurmctld failed to start"
     local i state="" pid
@@ -246,7 +274,7 @@ start() {
         state=$(slurm sinfo -h -N -p "$PARTITION" -o %T 2>/dev/null | head -n 1)
         if [ "$state" = idle ]; then
             slurm sinfo -N -o "%N %T %c %m %G"
-            echo "export SLURM_CONF=$CONF"
+            echo "export SLURM_CONF=$CONF PATH=$DIR/bin:\$PATH"
             return 0
         fi
         pid=$(pid_of "$DIR/run/slurmd.pid")
