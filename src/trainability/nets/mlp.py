@@ -168,6 +168,11 @@ class BundledMLP:
     def state(self) -> dict[str, list[torch.Tensor]]:
         return {"weights": self.weights, "biases": self.biases}
 
+    def jacobian_supported(self) -> torch.Tensor:
+        """(K,) bool: members whose layer Jacobian is diag(f'(s)) W^T (elementwise
+        activations), for which the monitor's singular values are meaningful."""
+        return torch.tensor([a.elementwise for a in self.member_activations])
+
 
 def _consecutive_groups(activations: list[Activation]) -> list[tuple[Activation, slice]]:
     groups: list[tuple[Activation, slice]] = []

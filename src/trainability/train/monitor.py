@@ -170,8 +170,7 @@ class Monitor:
         e = self.jacobian_examples
         result = torch.full((net.n_members, net.depth - 1), float("nan"))
         active = self.records.active
-        supported = (net.jacobian_supported() if hasattr(net, "jacobian_supported")
-                     else torch.ones(net.n_members, dtype=torch.bool))
+        supported = net.jacobian_supported()
         if not bool(supported.any()):
             return result
         for layer in range(1, net.depth):

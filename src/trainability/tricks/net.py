@@ -82,10 +82,9 @@ class TrickMLP(BundledMLP):
         widths = [w.shape[2] for w in self.weights[:-1]]  # width * pieces
         unit_widths = [w.shape[1] for w in self.weights[1:]]  # width
         if self.uses_bn:
-            bn_widths = [a if any(t.batchnorm == "before" for t in tricks) else u
+            bn_widths = [a if self.uses_bn_before else u
                          for a, u in zip(widths, unit_widths, strict=True)]
-            if any(t.batchnorm == "before" for t in tricks) and \
-                    any(t.batchnorm == "after" for t in tricks) and widths != unit_widths:
+            if self.uses_bn_before and self.uses_bn_after and widths != unit_widths:
                 raise ValueError("maxout members of one bundle must all put batchnorm on the "
                                  "same side of the activation")
             self.gammas = [torch.ones(k, 1, n, device=device, requires_grad=True)
