@@ -2,7 +2,9 @@
 validation error at the end of training ("after a large number of updates").
 
 Diverged members are never chosen; ties go to the smaller rate. A configuration whose every
-rate diverged has no selection, and the seeds stage reports it instead of guessing.
+rate diverged keeps the smallest rate, flagged `all_diverged`: it is a result (this network
+cannot be trained at any rate tried), so the seeds stage reruns it there and the tables,
+Table 1 and the heat map report it as diverged rather than leaving a hole in the grid.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ def final_metrics(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def select_rates(run_dir: str | Path) -> pd.DataFrame:
-    """(activation, initializer, trick) -> chosen lr, its final valid error, what was tried."""
+    """(activation, initializer, trick) -> chosen lr, its final valid error (NaN when every
+    rate diverged), what was tried, which rates diverged, and `all_diverged`."""
     info, tables = read_run(run_dir)
     members = pd.DataFrame(info["config"]["members"])
     members["member"] = range(len(members))
@@ -36,13 +39,14 @@ def select_rates(run_dir: str | Path) -> pd.DataFrame:
     for (activation, initializer, trick), group in frame.groupby(
             ["activation", "initializer", "trick"]):
         finite = group[group["valid_error"].notna()].sort_values(["valid_error", "lr"])
-        best = finite.iloc[0] if len(finite) else None
+        best = finite.iloc[0] if len(finite) else group.sort_values("lr").iloc[0]
         rows.append({
             "activation": activation, "initializer": initializer, "trick": trick,
-            "lr": float(best["lr"]) if best is not None else math.nan,
-            "valid_error": float(best["valid_error"]) if best is not None else math.nan,
+            "lr": float(best["lr"]),
+            "valid_error": float(best["valid_error"]) if len(finite) else math.nan,
             "tried": sorted(group["lr"].tolist()),
             "diverged": sorted(group.loc[group["valid_error"].isna(), "lr"].tolist()),
+            "all_diverged": not len(finite),
         })
     return pd.DataFrame(rows)
 
