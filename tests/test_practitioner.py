@@ -29,8 +29,8 @@ from trainability.analysis.practitioner import (
 SEEDS = (0, 1)
 RUN_COLUMNS = ["run", "member", "stage", "protocol", "dataset", "depth", "width", "batch_size",
                "activation", "initializer", "lr", "init_seed", "data_seed", "trick", "budget",
-               "train_size", "updates", "diverged_at", "final_train_loss", "final_train_error",
-               "final_valid_error", "final_test_error", "best_valid_error"]
+               "inputs", "train_size", "updates", "diverged_at", "final_train_loss",
+               "final_train_error", "final_valid_error", "final_test_error", "best_valid_error"]
 CONFIG = ["dataset", "depth", "width", "activation", "initializer", "trick", "init_seed"]
 
 
@@ -47,7 +47,7 @@ class Tables:
     def net(self, dataset="mnist", depth=5, activation="relu", initializer="he_normal",
             trick="none", seed=0, error=0.10, train_error=None, width=128, updates=3000,
             budget="tricks", protocol=True, lr=0.01, diverged=False, noise=0.002,
-            train_size=None) -> dict:
+            train_size=None, inputs="raw") -> dict:
         stage = "sweep" if seed == 0 else "seeds"
         run = f"{budget}-{dataset}-d{depth}-w{width}-{stage}"
         member = self._members[run]
@@ -58,7 +58,8 @@ class Tables:
                "width": width, "activation": activation, "initializer": initializer,
                "trick": trick, "init_seed": seed}
         self.runs.append({**key, "stage": stage, "protocol": protocol, "batch_size": 10,
-                          "lr": lr, "data_seed": 0, "budget": budget, "updates": updates,
+                          "lr": lr, "data_seed": 0, "budget": budget, "inputs": inputs,
+                          "updates": updates,
                           "train_size": math.nan if train_size is None else train_size,
                           "diverged_at": 100.0 if diverged else math.nan,
                           "final_train_loss": 0.1,
@@ -239,10 +240,12 @@ def test_s13_maxout_non_inferiority():
 
 # ---- S3, S4, S10: layer statistics ----------------------------------------------------------
 
-def selu_tables(std=1.0, error=0.10, updates=(0, 1500, 3000)):
-    fab = Tables()
+def selu_tables(std=1.0, error=0.10, updates=(0, 1500, 3000), inputs="raw", fab=None):
+    fab = fab or Tables()
+    budget = "tricks" if inputs == "raw" else "tricks_standardized"
     for dataset, depth, seed in product(("mnist", "shapeset"), (5, 20), SEEDS):
-        net = fab.net(dataset, depth, "selu", "lecun_normal", seed=seed, error=error)
+        net = fab.net(dataset, depth, "selu", "lecun_normal", seed=seed, error=error,
+                      inputs=inputs, budget=budget)
         for update, layer in product(updates, range(1, depth + 1)):
             fab.stat(net, update, layer, "activation", "mean", 0.05)
             fab.stat(net, update, layer, "activation", "std", std)
@@ -267,6 +270,21 @@ def test_s3_selu_self_normalizes_and_trains():
     tables["layer_stats"] = tables["layer_stats"].iloc[0:0]
     verdict = judge(tables, "S3")
     assert_no_runs(verdict, "selu")
+
+
+def test_s3_reads_networks_on_standardized_inputs_when_there_are_any():
+    """The claim presumes standardized inputs: raw-input nets (here not normalized) are set
+    aside when standardized ones exist, and a raw-only verdict says its premise is unmet."""
+    fab = Tables()
+    selu_tables(std=2.0, inputs="raw", fab=fab)
+    tables = selu_tables(std=1.0, inputs="standardized", fab=fab)
+    verdict = judge(tables, "S3")
+    assert verdict.verdict == "supported", verdict.evidence
+    assert verdict.numbers["inputs"] == "standardized"
+    assert "premise unmet" not in verdict.evidence
+    verdict = judge(selu_tables(std=2.0), "S3")
+    assert verdict.verdict == "not supported"
+    assert verdict.numbers["inputs"] == "raw" and "premise unmet" in verdict.evidence
 
 
 def dead_tables(relu_end=0.2, leaky_end=0.0, leaky_negative=0.3, negative=True,

@@ -146,9 +146,10 @@ def test_training_rules_declare_runtime_memory_and_gpus_only_when_asked(tmp_path
     config = workflow_config(scale="paper", datasets=["shapeset"])
     cpu = planned_resources(tmp_path)
     training = {key: value for key, value in cpu.items() if key[0].startswith("train_")}
-    # The paper's 5 Shapeset bundles and the trick studies' 8 (depths 2, 5, 10, 20, 50,
-    # maxout at 5 and 20, pretraining), two stages each.
-    assert len(training) == 26
+    # The paper's 5 Shapeset bundles and the trick studies' 10 (depths 2, 5, 10, 20, 50,
+    # maxout at 5 and 20, pretraining, SELU on standardized inputs at 5 and 20), two stages
+    # each.
+    assert len(training) == 30
     for (rule, shape), requested in training.items():
         expected = job_bundle(config, f"{shape}-{rule.removeprefix('train_')}")
         assert requested["runtime"] == resources.runtime_minutes(expected)

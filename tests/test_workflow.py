@@ -63,15 +63,18 @@ def test_smoke_preset_runs_end_to_end(smoke_run):
     benchmarks = sorted(p.stem for p in
                         (smoke_run / "results" / "benchmarks" / "train").glob("*.tsv"))
     # The paper's studies: 5 Shapeset depths x (sweep, seeds). The trick studies (one seed and
-    # depths up to 5 at smoke scale, so sweeps only): depths 2 and 5, maxout at 5, and the
-    # pretraining bundle at depth 5.
-    assert len(benchmarks) == 14, benchmarks
+    # depths up to 5 at smoke scale, so sweeps only): depths 2 and 5, maxout at 5, the
+    # pretraining bundle at depth 5, and SELU on standardized inputs at depth 5.
+    assert len(benchmarks) == 15, benchmarks
     assert "shapeset-d2-w16-tricks-sweep" in benchmarks
     assert "shapeset-d5-w16-tricks-dae200-sweep" in benchmarks
     assert "shapeset-d5-w16-tricks-maxout2-sweep" in benchmarks
+    assert "shapeset-d5-w16-tricks_standardized-sweep" in benchmarks
     runs = pd.read_parquet(smoke_run / "results" / "tables" / "runs.parquet")
     assert {"batchnorm", "residual", "adam", "clip_norm:1"} <= set(runs.trick)
-    assert set(runs.budget) == {"preset", "tricks"}
+    assert set(runs.budget) == {"preset", "tricks", "tricks_standardized"}
+    assert set(runs.loc[runs.budget == "tricks_standardized", "inputs"]) == {"standardized"}
+    assert set(runs.loc[runs.budget != "tricks_standardized", "inputs"]) == {"raw"}
 
 
 @pytest.mark.slow
@@ -85,7 +88,7 @@ def test_changing_one_value_reruns_only_the_jobs_it_touches(smoke_run):
     assert changed.returncode == 0, changed.stderr[-3000:]
     jobs = planned_jobs(changed.stdout)
     # --config seeds=... applies to every budget: the trick studies get a seeds stage too.
-    assert jobs.get("train_seeds") == 5 + 4 and "train_sweep" not in jobs, jobs
+    assert jobs.get("train_seeds") == 5 + 5 and "train_sweep" not in jobs, jobs
     assert jobs.get("report") == 1
 
 
@@ -98,9 +101,9 @@ def test_paper_preset_dry_run_builds_quickly(tmp_path):
     jobs = planned_jobs(result.stdout)
     # The paper's studies: Shapeset depths 1-5 + MNIST and CIFAR-10 depths 4 and 5 = 9
     # bundles. The trick studies: Shapeset depths 2, 5, 10, 20, 50 + maxout at 5 and 20 +
-    # pretraining = 8; MNIST the same without pretraining, plus the 1,000-example regularization
-    # bundle = 8. Two stages each.
-    assert jobs["train_sweep"] == 25 and jobs["train_seeds"] == 25, jobs
+    # pretraining + SELU on standardized inputs at 5 and 20 = 10; MNIST the same without
+    # pretraining, plus the 1,000-example regularization bundle = 10. Two stages each.
+    assert jobs["train_sweep"] == 29 and jobs["train_seeds"] == 29, jobs
     assert jobs["data"] == 3 and jobs["report"] == 1
 
 

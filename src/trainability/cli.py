@@ -16,7 +16,14 @@ from pathlib import Path
 from trainability import SCHEMA_VERSION, __version__
 from trainability.pipeline.commands import add_commands as add_pipeline_commands
 from trainability.pipeline.commands import run_command
-from trainability.train.config import DATASETS, DEVICES, PIXEL_RANGES, BundleConfig, MemberConfig
+from trainability.train.config import (
+    DATASETS,
+    DEVICES,
+    INPUTS,
+    PIXEL_RANGES,
+    BundleConfig,
+    MemberConfig,
+)
 
 EXIT_USAGE = 2
 
@@ -62,6 +69,8 @@ BUNDLE_FLAGS = {  # flag -> (BundleConfig field, type, help)
                     "folder holding MNIST/ and cifar-10-batches-py/ (default $TRAINABILITY_DATA "
                     "or ./data)"),
     "--pixel-range": ("pixel_range", str, f"Shapeset pixels: {', '.join(PIXEL_RANGES)}"),
+    "--inputs": ("inputs", str, f"{' or '.join(INPUTS)}: standardized puts every input unit at "
+                                "mean 0, std 1 over the training data"),
     "--valid-size": ("valid_size", int, "validation examples (first N of MNIST/CIFAR-10)"),
     "--test-size": ("test_size", int, "test examples (first N of MNIST/CIFAR-10)"),
     "--train-size": ("train_size", int, "train on the first N training examples only"),

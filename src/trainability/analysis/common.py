@@ -48,7 +48,9 @@ RUN_KEY = ["run", "member"]
 PAPER_TRICK = "none"
 PAPER_BUDGET = "preset"
 #: Axis columns that older tables may lack, with the value they then take.
-AXIS_DEFAULTS = {"trick": PAPER_TRICK, "budget": PAPER_BUDGET}
+#: Values of BundleConfig.inputs: raw pixels (the paper's setting), or standardized.
+RAW_INPUTS, STANDARDIZED_INPUTS = "raw", "standardized"
+AXIS_DEFAULTS = {"trick": PAPER_TRICK, "budget": PAPER_BUDGET, "inputs": RAW_INPUTS}
 
 
 def tables_empty(tables: Mapping[str, pd.DataFrame], name: str) -> bool:
@@ -64,10 +66,11 @@ def is_diverged(runs: pd.DataFrame) -> pd.Series:
 
 
 def with_axes(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with `trick` and `budget` columns, missing or empty values read as the
-    paper's ("none", "preset"), and a `train_size` column (None: the full training set) for
-    tables written before the trick axis existed. Returns `frame` itself when nothing needs
-    filling. The one definition of "the paper's rows" for analysis, figures and report."""
+    """`frame` with `trick`, `budget` and `inputs` columns, missing or empty values read as
+    the paper's ("none", "preset", "raw"), and a `train_size` column (None: the full
+    training set) for tables written before the trick axis existed. Returns `frame` itself
+    when nothing needs filling. The one definition of "the paper's rows" for analysis,
+    figures and report."""
     fill = {}
     for column, default in AXIS_DEFAULTS.items():
         if column not in frame:

@@ -64,6 +64,7 @@ from trainability.analysis.common import (
     PAPER_BUDGET,
     PAPER_TRICK,
     RUN_KEY,
+    STANDARDIZED_INPUTS,
     is_diverged,
     tables_empty,
     trick_names,
@@ -91,7 +92,7 @@ TRAINED_FRACTION = 0.8
 FINITE_DATASETS = ("mnist", "cifar10")
 #: Config columns that identify a network apart from the compared axis (see module doc).
 PAIR_KEYS = ("dataset", "depth", "width", "batch_size", "activation", "initializer", "trick",
-             "budget", "init_seed", "data_seed")
+             "budget", "inputs", "init_seed", "data_seed")
 #: Training-set size columns matched too when present (e.g. a 1000-example MNIST subset).
 TRAINING_SET_COLUMNS = ("train_size", "train_subset", "train_examples", "n_train")
 ACTIVATION_ALIASES = {"leaky_relu": "leaky_relu:0.01", "maxout": "maxout:2",
@@ -193,7 +194,7 @@ def _runs(tables: Mapping[str, pd.DataFrame], protocol_only: bool = True,
     if len(runs) == 0:
         return runs
     config = [c for c in ("dataset", "depth", "activation", "initializer", "trick", "budget",
-                          *TRAINING_SET_COLUMNS) if c in runs]
+                          "inputs", *TRAINING_SET_COLUMNS) if c in runs]
     if "width" in runs:
         widest = runs.groupby(config, dropna=False)["width"].transform("max")
         runs = runs[runs["width"] == widest]
@@ -457,20 +458,26 @@ def _s2(tables, budget: str | None = None, min_updates: int = S_MIN_UPDATES,
              f"without a monitor point after update 0. (b) Deep nets train: the networks of "
              f"depth >= {VERY_DEEP_DEPTH} have final test error / majority-class error below "
              f"{TRAINED_FRACTION} (one-sided one-sample t-test, p < {ALPHA}; not supported if "
-             f"the mean ratio is >= {TRAINED_FRACTION}). Both parts must hold. The inputs' "
-             f"standardization is the data pipeline's, not checked here." + _SCALE_NOTE))
+             f"the mean ratio is >= {TRAINED_FRACTION}). Both parts must hold. The claim presumes "
+             f"standardized inputs: networks trained with `inputs: standardized` are used when "
+             f"there are any; on raw inputs the evidence says the premise is unmet."
+             + _SCALE_NOTE))
 def _s3(tables, initializer: str = "lecun_normal", deep_depth: int = VERY_DEEP_DEPTH,
         budget: str | None = None, min_updates: int = S_MIN_UPDATES,
         min_width: int = S_MIN_WIDTH) -> Finding:
     runs = _runs(tables)
     frame = runs[(runs["trick"] == PAPER_TRICK) & (runs["activation"] == "selu")
                  & (runs["initializer"] == initializer)]
+    standardized = frame["inputs"].astype(str) == STANDARDIZED_INPUTS
+    frame = frame[standardized] if standardized.any() else frame
     frame, budget = _choose_budget(frame, budget, len)
     if len(frame) == 0:
         return _no_runs(f"selu/{initializer} with trick none")
     parts: dict[str, Outcome] = {}
-    numbers: dict[str, Any] = {"budget": budget, "parts": parts}
-    notes = []
+    inputs = ", ".join(sorted(set(frame["inputs"].astype(str))))
+    numbers: dict[str, Any] = {"budget": budget, "parts": parts, "inputs": inputs}
+    notes = [f"{inputs} inputs" + ("" if standardized.any() else
+                                   " (the claim presumes standardized ones: premise unmet)")]
     means = _stat_rows(tables, frame, "activation", "mean")
     stds = _stat_rows(tables, frame, "activation", "std")
     cell = ["depth", "layer", "update"]
@@ -507,7 +514,7 @@ def _s3(tables, initializer: str = "lecun_normal", deep_depth: int = VERY_DEEP_D
                      f"{result['n']} nets ({result['n_diverged']} diverged), t-test p "
                      f"{_f(result['p'])}")
     outcome, note = _gate(combine(parts), numbers, frame, min_updates, min_width)
-    return outcome, (f"Budget {budget!r}: " + "; ".join(notes) + "." + _parts_text(parts)
+    return outcome, (f"Budget {budget!r}, " + "; ".join(notes) + "." + _parts_text(parts)
                      + note), numbers
 
 

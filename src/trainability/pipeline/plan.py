@@ -173,7 +173,7 @@ def _bundle(config: dict[str, Any], budget: Budget, job: BundleJob,
         updates=budget.updates, eval_every=budget.eval_every,
         monitor_every=budget.monitor_every, monitor_size=budget.monitor_size,
         valid_size=budget.valid_size, test_size=budget.test_size, seed=int(config["seed"]),
-        histogram_bins=budget.histogram_bins,
+        histogram_bins=budget.histogram_bins, inputs=budget.inputs,
         device=config.get("device", "auto"), data_root=str(config.get("data_root", "data")),
         train_size=job.train_size or None, budget=job.budget, members=tuple(members),
     ).validate()

@@ -61,6 +61,8 @@ class Budget:
     histogram_bins: int = 100
     #: Skip the studies' depths above this under this budget (None: train them all).
     max_depth: int | None = None
+    #: "raw" or "standardized" inputs (trainability.train.config.BundleConfig.inputs).
+    inputs: str = "raw"
 
 
 def resolve_budget(config: dict[str, Any], name: str = PRESET) -> Budget:

@@ -19,6 +19,7 @@ from trainability.tricks.spec import TrickSet, parse_trick
 
 DATASETS = ("shapeset", "mnist", "cifar10")
 PIXEL_RANGES = ("zero_one", "minus_one_one")
+INPUTS = ("raw", "standardized")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -74,6 +75,10 @@ class BundleConfig:
         device: "auto" (CUDA when present), "cpu" or "cuda".
         data_root: folder holding MNIST/ and cifar-10-batches-py/ (None: see datasets).
         pixel_range: Shapeset pixels in [0, 1] ("zero_one") or [-1, 1].
+        inputs: "raw" (pixels as the dataset gives them, the paper's setting) or
+            "standardized": every input unit shifted and scaled to mean 0 and std 1 over
+            the training data (trainability.train.data.Standardizer), the premise of
+            SELU's self-normalization.
         valid_size / test_size: validation and test set sizes (Shapeset: generated; MNIST,
             CIFAR-10: the first this-many examples of the split, all of it at 10,000).
         output_uses_init: initialize the softmax layer with the hidden layers' initializer
@@ -99,6 +104,7 @@ class BundleConfig:
     device: str = "auto"
     data_root: str | None = None
     pixel_range: str = "zero_one"
+    inputs: str = "raw"
     valid_size: int = 10_000
     test_size: int = 10_000
     output_uses_init: bool = True
@@ -145,6 +151,7 @@ class BundleConfig:
         """Return self, or raise ConfigError naming the first bad setting."""
         _choice("dataset", self.dataset, DATASETS)
         _choice("pixel_range", self.pixel_range, PIXEL_RANGES)
+        _choice("inputs", self.inputs, INPUTS)
         _choice("device", self.device, DEVICES)
         for name in ("depth", "width", "batch_size", "updates", "monitor_size",
                      "jacobian_examples", "valid_size", "test_size"):

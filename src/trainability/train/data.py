@@ -5,6 +5,10 @@ MNIST and CIFAR-10 are finite: each epoch visits the training set in a new rando
 drawn from the data seed. Either way all members of a bundle see the same minibatches, and
 the whole state of the source is one integer (`position`: examples consumed), so a run can
 resume exactly.
+
+With `inputs: standardized` every input unit is shifted and scaled by statistics of the
+training data (`Standardizer`) before anything sees it: minibatches, validation, test,
+monitor and training-error sets alike.
 """
 
 from __future__ import annotations
@@ -53,20 +57,55 @@ class MinibatchSource:
         raise NotImplementedError
 
 
+#: Examples at the start of the Shapeset stream whose statistics standardize its inputs.
+STANDARDIZATION_EXAMPLES = 10_000
+#: Below this std (in input units) an input unit counts as constant over the training data.
+CONSTANT_STD = 1e-6
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """x -> (x - mean) / std for each input unit, with statistics of the training data.
+
+    Written by hand because torchvision's Normalize works per image channel, whereas an MLP
+    needs each input unit (pixel) at mean 0 and std 1. Units constant over the training data
+    (MNIST's blank border) keep std 1, so they become 0 instead of NaN.
+
+    Attributes:
+        mean, std: (n_inputs,) float32, in input units (population std, no correction).
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    @classmethod
+    def fit(cls, x: torch.Tensor) -> Standardizer:
+        """Statistics of training examples x (N, n_inputs)."""
+        std, mean = torch.std_mean(x, dim=0, correction=0)
+        return cls(mean, torch.where(std > CONSTANT_STD, std, torch.ones_like(std)))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, n_inputs) -> (B, n_inputs) standardized."""
+        return (x - self.mean) / self.std
+
+
 class ShapesetSource(MinibatchSource):
-    def __init__(self, config: BundleConfig, device: torch.device, position: int = 0):
+    def __init__(self, config: BundleConfig, device: torch.device, position: int = 0,
+                 transform: Standardizer | None = None):
         from trainability.data import shapeset
 
         self._stream = shapeset.ShapesetStream(
             config.seed, config.batch_size, _shapeset_config(config), device=device, start=position
         )
+        self._transform = transform
 
     @property
     def position(self) -> int:
         return self._stream.position
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._stream.next_batch()
+        x, y = self._stream.next_batch()
+        return (self._transform(x) if self._transform else x), y
 
 
 class ShuffledSource(MinibatchSource):
@@ -102,6 +141,12 @@ def _shapeset_config(config: BundleConfig):
     return shapeset.ShapesetConfig(pixel_range=config.pixel_range)
 
 
+def _standardizer(config: BundleConfig, train_x: torch.Tensor) -> Standardizer | None:
+    """The input standardization fitted on the training examples train_x (N, n_inputs), or
+    None for raw inputs."""
+    return Standardizer.fit(train_x) if config.inputs == "standardized" else None
+
+
 def load_training_data(config: BundleConfig, device: torch.device,
                        position: int = 0) -> TrainingData:
     """Load or generate the bundle's dataset on `device`, resuming the stream at `position`."""
@@ -117,12 +162,22 @@ def load_training_data(config: BundleConfig, device: torch.device,
                                              shape_config, device=device)
         n_inputs, n_classes = valid_x.shape[1], shapeset.N_CLASSES
         if config.train_size is None:
-            source: MinibatchSource = ShapesetSource(config, device, position)
-            train_x, train_y = shapeset.make_split(config.seed, "train", config.valid_size,
-                                                   shape_config, device=device)
+            # The stream's first examples: those of its first minibatches.
+            first = max(config.valid_size,
+                        STANDARDIZATION_EXAMPLES if config.inputs == "standardized" else 0)
+            train_x, train_y = shapeset.make_split(config.seed, "train", first, shape_config,
+                                                   device=device)
+            standardize = _standardizer(config, train_x)
+            source: MinibatchSource = ShapesetSource(config, device, position, standardize)
+            train_x, train_y = train_x[:config.valid_size], train_y[:config.valid_size]
+            if standardize:
+                train_x = standardize(train_x)
         else:
             train_x, train_y = shapeset.make_split(config.seed, "train", config.train_size,
                                                    shape_config, device=device)
+            standardize = _standardizer(config, train_x)
+            if standardize:
+                train_x = standardize(train_x)
             source = ShuffledSource(train_x, train_y, config.batch_size, order_seed, position)
     else:
         data = datasets.load_dataset(config.dataset, datasets.resolve_data_root(config.data_root),
@@ -137,12 +192,17 @@ def load_training_data(config: BundleConfig, device: torch.device,
                 raise ValueError(f"train_size {config.train_size} exceeds the {len(train_x)} "
                                  f"training examples of {config.dataset}")
             train_x, train_y = train_x[:config.train_size], train_y[:config.train_size]
+        standardize = _standardizer(config, train_x)
+        if standardize:
+            train_x = standardize(train_x)
         source = ShuffledSource(train_x, train_y, config.batch_size, order_seed, position)
         n_inputs, n_classes = data.n_inputs, data.n_classes
     if config.monitor_size > len(test_x):
         raise ValueError(
             f"monitor_size {config.monitor_size} exceeds the {len(test_x)} test examples"
         )
+    if standardize:
+        valid_x, test_x = standardize(valid_x), standardize(test_x)
     return TrainingData(
         name=config.dataset, n_inputs=n_inputs, n_classes=n_classes,
         valid_x=valid_x, valid_y=valid_y, test_x=test_x, test_y=test_y,

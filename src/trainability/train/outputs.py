@@ -55,6 +55,7 @@ def member_columns(config: dict[str, Any], members: list[dict[str, Any]]) -> pd.
             "member": index, "dataset": config["dataset"], "depth": config["depth"],
             "width": config["width"], "batch_size": config["batch_size"],
             "train_size": config.get("train_size"), "budget": config.get("budget", "preset"),
+            "inputs": config.get("inputs", "raw"),
             "data_seed": config["seed"],
             "activation": member["activation"],
             "initializer": member["initializer"], "lr": float(member["lr"]),
