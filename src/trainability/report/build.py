@@ -685,7 +685,7 @@ def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
             "datasets": ", ".join(_dataset_label(d) for d in sorted(
                 group["dataset"].unique(), key=_dataset_rank)),
             "depths": _values(group, "depth"), "widths": _values(group, "width", "{:,}"),
-            "updates": _values(group, "updates", "{:,}"),
+            "updates": _values(group, "updates", "{:,}"), "inputs": _values(group, "inputs"),
             "activations": _values(group, "activation"),
             "initializers": _values(group, "initializer"), "tricks": ", ".join(tricks)})
     result.update(n_networks=len(rows), widths=_values(rows, "width", "{:,}"),
