@@ -36,12 +36,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from trainability.pipeline import plan, resources
+from trainability.pipeline import plan, resources, settings
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
-CONFIG = ("scale=smoke", "datasets=[shapeset]")
+#: The paper's depth sweep (every fused-path bundle shape of the smoke run) and one small
+#: trick bundle (the autograd path, standardized inputs): the whole smoke grid would add
+#: minutes of Snakemake starts and nothing the cluster path does not already show.
+CONFIG = ("scale=smoke", "datasets=[shapeset]", "run_studies=[depth_sweep,tricks_selu]")
 TARGET = "results/tables"  # every training job, the selections and the merged tables
 GPU_SHAPE = "shapeset-d1-w48"  # the one training job run with each GPU profile
 GPU_PROFILES = {  # profile -> what `scontrol show job` says of its training job's request
@@ -139,8 +142,10 @@ def explained(runs: Runs, *names: str):
 
 
 def workflow_config(**overrides):
-    return {**yaml.safe_load((REPO / "config.yaml").read_text()), "scale": "smoke",
-            "datasets": ["shapeset"], **overrides}
+    """config.yaml with CONFIG's overrides, as the runs see it."""
+    overrides = {**dict(item.split("=", 1) for item in CONFIG), **overrides}
+    return settings.normalize({**yaml.safe_load((REPO / "config.yaml").read_text()),
+                               **overrides})
 
 
 def snakemake(workdir: Path, env: dict[str, str], target: str, *args) -> subprocess.Popen:
