@@ -81,7 +81,11 @@ class Activation:
 
     def saturated(self, s: torch.Tensor) -> torch.Tensor:
         """Boolean mask, shape of s: True where f'(s) < SATURATION_RATIO * max f'."""
-        return self.derivative(s).abs() < SATURATION_RATIO * self.max_derivative
+        return self.saturated_slope(self.derivative(s))
+
+    def saturated_slope(self, slope: torch.Tensor) -> torch.Tensor:
+        """`saturated` from the slopes f'(s) already computed (any shape): same mask."""
+        return slope.abs() < SATURATION_RATIO * self.max_derivative
 
 
 ACTIVATIONS: Registry[Activation] = Registry("activation")

@@ -141,16 +141,12 @@ def _shapeset_config(config: BundleConfig):
     return shapeset.ShapesetConfig(pixel_range=config.pixel_range)
 
 
-def _standardizer(config: BundleConfig, train_x: torch.Tensor) -> Standardizer | None:
-    """The input standardization fitted on the training examples train_x (N, n_inputs), or
-    None for raw inputs."""
-    return Standardizer.fit(train_x) if config.inputs == "standardized" else None
-
-
 def load_training_data(config: BundleConfig, device: torch.device,
                        position: int = 0) -> TrainingData:
     """Load or generate the bundle's dataset on `device`, resuming the stream at `position`."""
     order_seed = derive_seed(config.seed, "order")
+    standardized = config.inputs == "standardized"
+    stream = config.dataset == "shapeset" and config.train_size is None
     if config.dataset == "shapeset":
         # Imported here: MNIST/CIFAR runs do not need the generator.
         from trainability.data import shapeset
@@ -161,24 +157,13 @@ def load_training_data(config: BundleConfig, device: torch.device,
         test_x, test_y = shapeset.make_split(config.seed, "test", config.test_size,
                                              shape_config, device=device)
         n_inputs, n_classes = valid_x.shape[1], shapeset.N_CLASSES
-        if config.train_size is None:
-            # The stream's first examples: those of its first minibatches.
-            first = max(config.valid_size,
-                        STANDARDIZATION_EXAMPLES if config.inputs == "standardized" else 0)
-            train_x, train_y = shapeset.make_split(config.seed, "train", first, shape_config,
-                                                   device=device)
-            standardize = _standardizer(config, train_x)
-            source: MinibatchSource = ShapesetSource(config, device, position, standardize)
-            train_x, train_y = train_x[:config.valid_size], train_y[:config.valid_size]
-            if standardize:
-                train_x = standardize(train_x)
-        else:
-            train_x, train_y = shapeset.make_split(config.seed, "train", config.train_size,
-                                                   shape_config, device=device)
-            standardize = _standardizer(config, train_x)
-            if standardize:
-                train_x = standardize(train_x)
-            source = ShuffledSource(train_x, train_y, config.batch_size, order_seed, position)
+        # The stream's first examples (those of its first minibatches), or the fixed set.
+        first = (max(config.valid_size, STANDARDIZATION_EXAMPLES if standardized else 0)
+                 if stream else config.train_size)
+        fit_x, fit_y = shapeset.make_split(config.seed, "train", first, shape_config,
+                                           device=device)
+        train_x, train_y = (fit_x[:config.valid_size], fit_y[:config.valid_size]) if stream \
+            else (fit_x, fit_y)
     else:
         data = datasets.load_dataset(config.dataset, datasets.resolve_data_root(config.data_root),
                                      device=device)
@@ -192,17 +177,18 @@ def load_training_data(config: BundleConfig, device: torch.device,
                 raise ValueError(f"train_size {config.train_size} exceeds the {len(train_x)} "
                                  f"training examples of {config.dataset}")
             train_x, train_y = train_x[:config.train_size], train_y[:config.train_size]
-        standardize = _standardizer(config, train_x)
-        if standardize:
-            train_x = standardize(train_x)
-        source = ShuffledSource(train_x, train_y, config.batch_size, order_seed, position)
+        fit_x = train_x
         n_inputs, n_classes = data.n_inputs, data.n_classes
     if config.monitor_size > len(test_x):
         raise ValueError(
             f"monitor_size {config.monitor_size} exceeds the {len(test_x)} test examples"
         )
+    standardize = Standardizer.fit(fit_x) if standardized else None
     if standardize:
-        valid_x, test_x = standardize(valid_x), standardize(test_x)
+        train_x, valid_x, test_x = (standardize(x) for x in (train_x, valid_x, test_x))
+    source: MinibatchSource = (
+        ShapesetSource(config, device, position, standardize) if stream
+        else ShuffledSource(train_x, train_y, config.batch_size, order_seed, position))
     return TrainingData(
         name=config.dataset, n_inputs=n_inputs, n_classes=n_classes,
         valid_x=valid_x, valid_y=valid_y, test_x=test_x, test_y=test_y,

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-from trainability.nets.activations import SATURATION_RATIO
 from trainability.nets.mlp import BundledMLP, nll_per_member
 
 PERCENTILES = {"p02": 0.02, "p98": 0.98}
@@ -151,9 +150,8 @@ class Monitor:
             block = stacked[members]
             if activation.pieces > 1:  # maxout is piecewise linear: saturation undefined
                 continue
-            slope = activation.derivative(block).abs()  # f'(s), (k, L, M, width)
-            saturated[members] = (slope < SATURATION_RATIO * activation.max_derivative
-                                  ).float().mean((-1, -2)).cpu()
+            slope = activation.derivative(block)  # f'(s), (k, L, M, width)
+            saturated[members] = activation.saturated_slope(slope).float().mean((-1, -2)).cpu()
             if activation.relu_family:
                 # Dead: no gradient passes for any monitor example (f'(s) = 0 on all of them);
                 # ReLU units with s <= 0 everywhere, never a leaky unit, whose slope is > 0.
