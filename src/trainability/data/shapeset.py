@@ -650,13 +650,15 @@ def _scatter(dst: _Objects, rows: torch.Tensor, src: _Objects) -> None:
 # last axis of our images: scanline j fills ``images[n, i0:i1 + 1, j]``.  The painting below
 # works in the transposed, scanline-major layout ``[n, j, i]`` (the layout of pygame's surface
 # memory) and transposes once when writing the output.
-_NO_INTERCEPT = 2**30  #: sorts after every real intercept (|intercept| < 2^16 by construction)
+_NO_INTERCEPT = 2**30  #: sorts after every real intercept (intercepts lie between vertices)
 
 
 def _pixel_vertices(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """pygame 1.8.1's ``TwoIntsFromObj``: ``int(v)``, truncation toward zero.
 
-    ``x``, ``y``: (M, n) float64 pixels.  Returns (M, n) int32 (|v| < 2^15 assumed).
+    ``x``, ``y``: (M, n) float64 pixels.  Returns (M, n) int32.  Vertices and the image size
+    are assumed below 2^14 in magnitude, so that every product in ``_intercepts`` stays below
+    2^30 (the generator's are below ``size``).
     """
     return torch.trunc(x).to(torch.int32), torch.trunc(y).to(torch.int32)
 
