@@ -76,6 +76,7 @@ def test_jacobian_singular_values_of_linear_network():
 
 def test_jacobian_of_tanh_layer_includes_the_slope():
     # A single example: J = diag(1 - tanh(s)^2) W^T, so its singular values are known.
+    torch.manual_seed(2)
     w0, w1 = torch.randn(3, 4), torch.randn(4, 4)
     x = torch.randn(1, 3)
     net = tiny_net([w0, w1, torch.randn(4, 2)], activation="tanh")

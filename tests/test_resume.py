@@ -1,11 +1,9 @@
 """Preemption: a training process killed with SIGKILL resumes from its checkpoint and ends
 bitwise identical to a run that was never interrupted."""
 
-import os
 import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -20,9 +18,28 @@ ARGS = ["--dataset", "shapeset", "--depth", "3", "--width", "64", "--updates", "
         "--activation", "tanh,relu", "--initializer", "standard,normalized", "--lr", "0.05"]
 
 
-def train(out, *extra):
+def train(out, *extra, kill_after_update=None):
+    """`trainability train` in a subprocess; with `kill_after_update`, the process SIGKILLs
+    itself right after saving the checkpoint of that update (deterministic, unlike a kill
+    timed from outside, which a fast machine can outrun)."""
     command = [sys.executable, "-m", "trainability", "train", *ARGS, "--out", str(out), *extra]
+    if kill_after_update is not None:
+        command[1:3] = ["-c", KILL_AFTER_SAVE.format(update=kill_after_update)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+KILL_AFTER_SAVE = """
+import os, signal, sys
+from trainability.train import checkpoint
+save = checkpoint.save
+def save_then_die(state, path):
+    save(state, path)
+    if state.update == {update}:
+        os.kill(os.getpid(), signal.SIGKILL)
+checkpoint.save = save_then_die
+from trainability.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def assert_same_tables(a, b):
@@ -36,20 +53,11 @@ def test_sigkill_then_rerun_gives_bitwise_identical_results(tmp_path):
 
     out = tmp_path / "killed"
     checkpoint = default_path(out)
-    process = train(out, "--checkpoint-every", "50")
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        if checkpoint.exists():
-            saved = torch.load(checkpoint, weights_only=False)
-            if saved["update"] >= 200:
-                break
-        time.sleep(0.05)
-    assert process.poll() is None, "the run finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    process = train(out, "--checkpoint-every", "50", kill_after_update=200)
+    assert process.wait(timeout=600) == -signal.SIGKILL, process.stderr.read()
     assert not out.exists()  # a killed run leaves nothing that looks complete
     killed_at = torch.load(checkpoint, weights_only=False)["update"]
-    assert 200 <= killed_at < 600
+    assert killed_at == 200
 
     resumed = train(out, "--checkpoint-every", "50")
     assert resumed.wait(timeout=600) == 0, resumed.stderr.read()
@@ -62,12 +70,8 @@ def test_sigkill_then_rerun_gives_bitwise_identical_results(tmp_path):
 
 def test_a_checkpoint_of_another_config_is_refused(tmp_path):
     out = tmp_path / "run"
-    process = train(out, "--checkpoint-every", "50", "--seed", "1")
-    deadline = time.monotonic() + 300
-    while not default_path(out).exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    process = train(out, "--checkpoint-every", "50", "--seed", "1", kill_after_update=50)
+    assert process.wait(timeout=600) == -signal.SIGKILL, process.stderr.read()
     other = train(out, "--checkpoint-every", "50", "--seed", "2")
     assert other.wait(timeout=300) == 2
     assert "belongs to another run" in other.stderr.read()

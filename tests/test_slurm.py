@@ -59,7 +59,7 @@ PROVENANCE = {"wall_seconds", "train_seconds", "updates_per_second", "host", "cr
 #: job's time goes into starting Snakemake (twice), not into computing.
 CLUSTER_ENV = {"TRAINABILITY_SLURM_FAKE_GPUS": "2", "TRAINABILITY_SLURM_CPUS": "8"}
 START_TIMEOUT_S = 180
-RUNS_TIMEOUT_S = 900  # the four runs together: a guard against a hang (they take about 5
+RUNS_TIMEOUT_S = 3600  # the four runs together: a guard against a hang (they take about 5
 #                       minutes on a quiet 2-core machine)
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]

@@ -50,7 +50,14 @@ def test_a_member_trained_in_a_bundle_equals_the_member_trained_alone(tmp_path, 
         keys = ["update", "layer", "quantity", "stat"]
         merged = stats_b.merge(stats_a, on=keys, suffixes=("_bundle", "_solo"))
         assert len(merged) == len(stats_a) > 0
-        np.testing.assert_allclose(merged.value_bundle, merged.value_solo, rtol=2e-3, atol=1e-6)
+        # Bitwise equality is not promised (BLAS kernels may differ with K); counted
+        # fractions may move by a unit-example crossing a threshold, 1 / (examples x units).
+        counted = merged.stat.str.endswith("_fraction")
+        unit = 2 / (bundle.monitor_size * bundle.width)
+        np.testing.assert_allclose(merged.value_bundle[counted], merged.value_solo[counted],
+                                   rtol=0, atol=unit)
+        np.testing.assert_allclose(merged.value_bundle[~counted], merged.value_solo[~counted],
+                                   rtol=2e-3, atol=1e-6)
 
 
 def test_a_huge_learning_rate_diverges_one_member_and_not_the_others(tmp_path, small_bundle):
@@ -144,8 +151,10 @@ def test_shuffled_source_visits_every_example_once_per_epoch_and_resumes():
     ({"width": 0}, "width"),
     ({"batch_size": 0}, "batch_size"),
     ({"dataset": "imagenet"}, "dataset must be one of"),
-    ({"members": (MemberConfig(lr=0.0),)}, "lr must be a number > 0"),
-    ({"members": (MemberConfig(lr=-1.0),)}, "lr must be a number > 0"),
+    ({"members": (MemberConfig(lr=0.0),)}, "lr must be a finite number > 0"),
+    ({"members": (MemberConfig(lr=-1.0),)}, "lr must be a finite number > 0"),
+    ({"members": (MemberConfig(lr=float("inf")),)}, "lr must be a finite number > 0"),
+    ({"members": (MemberConfig(lr=float("nan")),)}, "lr must be a finite number > 0"),
     ({"members": (MemberConfig(activation="swish"),)}, "valid names"),
     ({"members": (MemberConfig(initializer="glorot"),)}, "valid names"),
     ({"members": ()}, "at least one member"),

@@ -21,7 +21,7 @@ from trainability.train.trainer import train_bundle
 from trainability.tricks.early_stopping import EarlyStopping
 from trainability.tricks.net import TrickMLP
 from trainability.tricks.pretrain import pretrain
-from trainability.tricks.spec import Pretraining, TrickSet, parse_trick
+from trainability.tricks.spec import Pretraining, TrickSet, canonical, parse_trick
 from trainability.tricks.step import TrickStepper
 
 torch.set_default_dtype(torch.float32)
@@ -150,7 +150,7 @@ def test_selu_members_get_alpha_dropout_with_torchs_formula():
     expected = x * keep * a + (keep.float() - 1) * alpha * a + alpha * a * p
     torch.testing.assert_close(mine, expected)
     # Self-normalizing: standard normal inputs keep mean 0 and variance 1.
-    big = net._dropout(torch.randn(1, 1000, 64))
+    big = net._dropout(torch.randn(1, 1000, 64, generator=torch.Generator().manual_seed(1)))
     assert abs(big.mean().item()) < 0.02 and abs(big.var().item() - 1) < 0.03
     torch.manual_seed(0)
     reference = F.alpha_dropout(torch.randn(1, 1000, 64), p, training=True)
@@ -302,10 +302,16 @@ def test_early_stopping_run_ends_at_its_best_validation_error(tmp_path):
     info, tables = read_run(train_bundle(config, tmp_path / "run", progress=False))
     curves = tables["curves"]
     valid = curves[(curves.metric == "valid_error") & (curves.member == 0)]
-    during = valid[valid["update"] < 300]
+    during = valid[valid["update"] < 300]  # the last point shows the restored weights
+    final = valid[valid["update"] == 300].value.item()
     best = info["members"][0]["best_update"]
-    assert best == int(during.loc[during.value.idxmin(), "update"])
-    assert valid[valid["update"] == 300].value.item() == pytest.approx(during.value.min())
+    # lr 2.0 is chaotic: where the best comes differs between processors, so assert the rule
+    # whichever way this machine's trajectory went.
+    if best < 300:  # restored: the first evaluation with the lowest error, shown at the end
+        assert best == during[during.value == during.value.min()]["update"].min()
+        assert final == during.value.min()
+    else:  # the last evaluation was strictly better than every earlier one: nothing to restore
+        assert best == 300 and final < during.value.min()
     assert info["members"][1]["best_update"] is None
 
 
@@ -362,7 +368,8 @@ def test_a_bundle_mixing_every_trick_trains_and_resumes_bitwise(tmp_path):
         pd.testing.assert_frame_equal(tables[name], expected[name], check_exact=True)
     final = tables["curves"][tables["curves"]["update"] == 120]
     assert final[final.metric == "test_error"].value.notna().all()
-    assert set(tables["curves"].trick) == {m["trick"] for m in members}
+    # Tables carry each trick in its one spelling (tricks.spec.canonical).
+    assert set(tables["curves"].trick) == {canonical(m["trick"]) for m in members}
 
 
 def test_relu_units_stuck_below_zero_are_dead_and_leaky_ones_only_negative():
