@@ -33,6 +33,7 @@ Layout under the data root (see :func:`resolve_data_root`)::
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import numbers
 import os
@@ -49,6 +50,18 @@ from torchvision.datasets import CIFAR10, MNIST
 from torchvision.datasets import utils as tv_utils
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
+from trainability.data.catalog import (
+    DATA_ROOT_ENV,
+    FINITE_DATASETS,
+    MNIST_FOLDER,
+    PRETTY,
+    DatasetCorruptError,
+    DatasetError,
+    DatasetNotFoundError,
+    canonical_name,
+    expected_files,
+)
+
 __all__ = [
     "DATA_ROOT_ENV",
     "DEFAULT_VALID_SIZE",
@@ -64,8 +77,6 @@ __all__ = [
     "resolve_data_root",
 ]
 
-DATA_ROOT_ENV = "TRAINABILITY_DATA"
-FINITE_DATASETS = ("mnist", "cifar10")
 #: The paper's validation-set size, for both MNIST and CIFAR-10.
 DEFAULT_VALID_SIZE = 10_000
 N_CLASSES = 10
@@ -81,8 +92,7 @@ MNIST_EXTRACTED_MD5 = {
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 
-_MNIST_RAW = Path("MNIST") / "raw"  # torchvision's MNIST.raw_folder, relative to the root
-_PRETTY = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
+_MNIST_RAW = Path(MNIST_FOLDER)  # torchvision's MNIST.raw_folder, relative to the root
 
 
 @dataclass
@@ -108,22 +118,6 @@ class FiniteDataset:
     n_classes: int
 
 
-class DatasetError(RuntimeError):
-    """Base of the dataset errors; its message is one line that says what to do."""
-
-    def __init__(self, message: str) -> None:
-        # Fold any newline (from a wrapped exception, a path) so the message stays one line.
-        super().__init__(" ".join(str(message).split()))
-
-
-class DatasetNotFoundError(DatasetError):
-    """Files missing (and not downloadable); names the files and the folder for them."""
-
-
-class DatasetCorruptError(DatasetError):
-    """A file fails its md5 check or cannot be parsed; names the file. Never re-downloaded."""
-
-
 def resolve_data_root(explicit: str | Path | None = None) -> Path:
     """explicit (CLI or config) > $TRAINABILITY_DATA > ./data (made absolute)."""
     if explicit is not None and str(explicit) != "":
@@ -135,29 +129,10 @@ def resolve_data_root(explicit: str | Path | None = None) -> Path:
     return root.expanduser().absolute()
 
 
-def _canonical(name: str) -> str:
-    key = str(name).strip().lower()
-    if key not in FINITE_DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(FINITE_DATASETS)}")
-    return key
-
-
 def _cifar_files() -> list[tuple[str, str]]:
     """(file name, md5) of every file in cifar-10-batches-py that we need, from torchvision."""
     files = [(f, md5) for f, md5 in CIFAR10.train_list + CIFAR10.test_list]
     return files + [(CIFAR10.meta["filename"], CIFAR10.meta["md5"])]
-
-
-def expected_files(name: str) -> list[str]:
-    """Files the dataset needs, relative to the data root (for error messages).
-
-    For MNIST these are the four ``.gz`` archives; their extracted copies (same names
-    without ``.gz``) may stand in for them.
-    """
-    key = _canonical(name)
-    if key == "mnist":
-        return [(_MNIST_RAW / archive).as_posix() for archive, _ in MNIST.resources]
-    return [f"{CIFAR10.base_folder}/{f}" for f, _ in _cifar_files()]
 
 
 def _not_found(key: str, root: Path, missing: list[str], reason: str) -> DatasetNotFoundError:
@@ -168,11 +143,7 @@ def _not_found(key: str, root: Path, missing: list[str], reason: str) -> Dataset
         folder = root / CIFAR10.base_folder
         what = ", ".join(f for f, _ in _cifar_files())
         what += f" (or {CIFAR10.filename} in {root})"
-    return DatasetNotFoundError(
-        f"{_PRETTY[key]} not found ({reason}; missing: {', '.join(missing)}): "
-        f"put {what} in {folder}, or point the data root elsewhere "
-        f"with --data-root or ${DATA_ROOT_ENV}"
-    )
+    return DatasetNotFoundError(key, str(folder), what, f"{reason}; missing: {', '.join(missing)}")
 
 
 def _md5(path: Path) -> str:
@@ -193,9 +164,11 @@ def _fetch(urls: list[str], folder: Path, filename: str, md5: str) -> None:
 
     torchvision's download_url checks the md5 of what it downloaded. We call this only
     for files that do not exist, so whatever a failed attempt leaves behind is ours to
-    remove.
+    remove: the partial file, and the folders download_url made for it (an empty
+    ``MNIST/raw`` would look like a dataset that is there but broken).
     """
     target = folder / filename
+    new_folders = [p for p in (folder, *folder.parents) if not p.exists()]
     last: Exception | None = None
     for url in urls:
         try:
@@ -204,6 +177,9 @@ def _fetch(urls: list[str], folder: Path, filename: str, md5: str) -> None:
         except (OSError, RuntimeError) as e:  # URLError is an OSError
             last = e
             target.unlink(missing_ok=True)
+    for made in new_folders:  # deepest first
+        with contextlib.suppress(OSError):  # not empty: someone else's files, keep it
+            made.rmdir()
     assert last is not None
     raise last
 
@@ -443,7 +419,7 @@ def load_dataset(
         DatasetNotFoundError: files missing and not downloadable.
         DatasetCorruptError: a file fails its md5 check or cannot be parsed.
     """
-    key = _canonical(name)
+    key = canonical_name(name)
     if valid_size is None:
         valid_size = DEFAULT_VALID_SIZE
     if isinstance(valid_size, bool) or not isinstance(valid_size, numbers.Integral):
@@ -460,7 +436,7 @@ def load_dataset(
     n = x_train.shape[0]
     if valid_size >= n:
         raise ValueError(
-            f"valid_size={valid_size} must be smaller than the {n} {_PRETTY[key]} training examples"
+            f"valid_size={valid_size} must be smaller than the {n} {PRETTY[key]} training examples"
         )
 
     def pixels(x: torch.Tensor) -> torch.Tensor:

@@ -39,7 +39,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+
+from trainability.lazy import lazy_import
+
+torch = lazy_import("torch")  # loaded when a surface is computed, not when planning
 
 COSTS = ("cross_entropy", "quadratic")
 

@@ -5,7 +5,10 @@ about it. Add one with a single registration, e.g.
 
     @ACTIVATIONS.register("gelu")
     def _gelu() -> Activation:
-        return Activation("gelu", F.gelu)
+        return Activation("gelu", lambda s: torch.nn.functional.gelu(s))
+
+(`torch` is imported lazily, so the function names torch's op inside a lambda: building an
+activation, which planning does to check and canonicalize specs, must not load torch.)
 
 Saturation is defined the same way for every activation, from its derivative: a unit is
 *saturated* on an example when f'(s) < SATURATION_RATIO * max f'. For tanh that is
@@ -20,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import torch
-import torch.nn.functional as F
+from trainability.lazy import lazy_import
+from trainability.registry import Registry, format_value
 
-from trainability.registry import Registry
+torch = lazy_import("torch")  # loaded when an activation is first applied, not when planning
 
 #: A unit is saturated where f'(s) is below this fraction of the activation's largest slope.
 SATURATION_RATIO = 0.05
@@ -98,22 +101,24 @@ def _identity() -> Activation:
 
 @ACTIVATIONS.register("sigmoid")
 def _sigmoid() -> Activation:
-    return Activation("sigmoid", torch.sigmoid, value_range=(0.0, 1.0))
+    return Activation("sigmoid", lambda s: torch.sigmoid(s), value_range=(0.0, 1.0))
 
 
 @ACTIVATIONS.register("tanh")
 def _tanh() -> Activation:
-    return Activation("tanh", torch.tanh, value_range=(-1.0, 1.0))
+    return Activation("tanh", lambda s: torch.tanh(s), value_range=(-1.0, 1.0))
 
 
 @ACTIVATIONS.register("softsign")
 def _softsign() -> Activation:
-    return Activation("softsign", F.softsign, value_range=(-1.0, 1.0))
+    return Activation("softsign", lambda s: torch.nn.functional.softsign(s),
+                      value_range=(-1.0, 1.0))
 
 
 @ACTIVATIONS.register("relu")
 def _relu() -> Activation:
-    return Activation("relu", torch.relu, relu_family=True, value_range=(0.0, math.inf))
+    return Activation("relu", lambda s: torch.relu(s), relu_family=True,
+                      value_range=(0.0, math.inf))
 
 
 @ACTIVATIONS.register("leaky_relu")
@@ -122,8 +127,8 @@ def _leaky_relu(slope: float = 0.01) -> Activation:
     if not 0.0 <= slope < 1.0:
         raise ValueError(f"leaky_relu slope must lie in [0, 1), got {slope}")
     return Activation(
-        f"leaky_relu:{slope!r}",
-        lambda s: F.leaky_relu(s, negative_slope=slope),
+        f"leaky_relu:{format_value(slope)}",
+        lambda s: torch.nn.functional.leaky_relu(s, negative_slope=slope),
         relu_family=True,
     )
 
@@ -132,15 +137,16 @@ def _leaky_relu(slope: float = 0.01) -> Activation:
 def _elu(alpha: float = 1.0) -> Activation:
     alpha = float(alpha)
     return Activation(
-        "elu" if alpha == 1.0 else f"elu:{alpha!r}",
-        lambda s: F.elu(s, alpha=alpha),
+        "elu" if alpha == 1.0 else f"elu:{format_value(alpha)}",
+        lambda s: torch.nn.functional.elu(s, alpha=alpha),
         value_range=(-alpha, math.inf),
     )
 
 
 @ACTIVATIONS.register("selu")
 def _selu() -> Activation:
-    return Activation("selu", F.selu, value_range=(-SELU_LAMBDA * SELU_ALPHA, math.inf))
+    return Activation("selu", lambda s: torch.nn.functional.selu(s),
+                      value_range=(-SELU_LAMBDA * SELU_ALPHA, math.inf))
 
 
 @ACTIVATIONS.register("maxout")
@@ -161,7 +167,7 @@ def _prelu(init: float = 0.25) -> Activation:
     """He et al. (2015): max(0, s) + a min(0, s), a learnable per member and layer (torch's
     nn.PReLU(num_parameters=1, init=0.25)); never weight-decayed, as torch's docs advise."""
     init = float(init)
-    return Activation("prelu" if init == 0.25 else f"prelu:{init!r}",
+    return Activation("prelu" if init == 0.25 else f"prelu:{format_value(init)}",
                       lambda s: torch.where(s >= 0, s, init * s), relu_family=True,
                       learnable_slope=init)
 
@@ -173,7 +179,8 @@ def _rrelu(lower: float = 1.0 / 8, upper: float = 1.0 / 3) -> Activation:
     lower, upper = float(lower), float(upper)
     if not 0 <= lower <= upper < 1:
         raise ValueError(f"rrelu needs 0 <= lower <= upper < 1, got {lower}, {upper}")
-    name = "rrelu" if (lower, upper) == (1.0 / 8, 1.0 / 3) else f"rrelu:{lower!r},{upper!r}"
+    name = ("rrelu" if (lower, upper) == (1.0 / 8, 1.0 / 3)
+            else f"rrelu:{format_value(lower)},{format_value(upper)}")
     mean = (lower + upper) / 2
     return Activation(name, lambda s: torch.where(s >= 0, s, mean * s), relu_family=True,
                       random_slopes=(lower, upper))

@@ -27,15 +27,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
-from torch.nn import init
+from trainability.lazy import lazy_import
+from trainability.registry import Registry, format_value
 
-from trainability.registry import Registry
+torch = lazy_import("torch")  # loaded when weights are first drawn, not when planning
 
 #: Keras: std of a unit normal truncated to [-2, 2]; dividing by it restores the asked-for std.
 TRUNCATED_NORMAL_STD = 0.87962566103423978
 
-FillFn = Callable[[torch.Tensor, torch.Generator], None]
+FillFn = Callable[["torch.Tensor", "torch.Generator"], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,14 +66,14 @@ def fans(weight: torch.Tensor) -> tuple[int, int]:
 def _uniform(bound_of: Callable[[int, int], float]) -> FillFn:
     def fill(weight: torch.Tensor, generator: torch.Generator) -> None:
         bound = bound_of(*fans(weight))
-        init.uniform_(weight, -bound, bound, generator=generator)
+        torch.nn.init.uniform_(weight, -bound, bound, generator=generator)
 
     return fill
 
 
 def _normal(std_of: Callable[[int, int], float]) -> FillFn:
     def fill(weight: torch.Tensor, generator: torch.Generator) -> None:
-        init.normal_(weight, 0.0, std_of(*fans(weight)), generator=generator)
+        torch.nn.init.normal_(weight, 0.0, std_of(*fans(weight)), generator=generator)
 
     return fill
 
@@ -120,9 +120,9 @@ def _orthogonal(gain: float = 1.0) -> Initializer:
     gain = float(gain)
 
     def fill(weight: torch.Tensor, generator: torch.Generator) -> None:
-        init.orthogonal_(weight, gain=gain, generator=generator)
+        torch.nn.init.orthogonal_(weight, gain=gain, generator=generator)
 
-    return Initializer("orthogonal" if gain == 1.0 else f"orthogonal:{gain!r}", fill)
+    return Initializer("orthogonal" if gain == 1.0 else f"orthogonal:{format_value(gain)}", fill)
 
 
 VARIANCE_SCALING_MODES = ("fan_in", "fan_out", "fan_avg")
@@ -160,13 +160,15 @@ def variance_scaling(
         variance = scale / fan(*fans(weight))
         if distribution == "uniform":
             bound = math.sqrt(3.0 * variance)
-            init.uniform_(weight, -bound, bound, generator=generator)
+            torch.nn.init.uniform_(weight, -bound, bound, generator=generator)
         elif distribution == "truncated_normal":
             std = math.sqrt(variance) / TRUNCATED_NORMAL_STD
-            init.trunc_normal_(weight, 0.0, std, -2.0 * std, 2.0 * std, generator=generator)
+            torch.nn.init.trunc_normal_(weight, 0.0, std, -2.0 * std, 2.0 * std,
+                                        generator=generator)
         else:
-            init.normal_(weight, 0.0, math.sqrt(variance), generator=generator)
+            torch.nn.init.normal_(weight, 0.0, math.sqrt(variance), generator=generator)
 
     return Initializer(
-        f"variance_scaling:scale={scale!r},mode={mode},distribution={distribution}", fill
+        f"variance_scaling:scale={format_value(scale)},mode={mode},distribution={distribution}",
+        fill
     )

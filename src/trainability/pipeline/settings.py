@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from trainability.data.datasets import FINITE_DATASETS, expected_files
+from trainability.data.catalog import FINITE_DATASETS, expected_files
 
 OVERRIDABLE = ("updates", "eval_every", "monitor_every", "lr_grid", "seeds", "width")
 #: The name of a preset's own budget (studies without a `budget` key use it).
