@@ -2,9 +2,9 @@
 
 Run from the repository root (``--quick`` for a short smoke check, default: full run):
 
-    .venv/bin/python benchmarks/bench_trainer.py [--quick] [--sections 1,2,3,4]
+    .venv/bin/python benchmarks/bench_trainer.py [--quick] [--sections 1,2,3,4,5]
 
-Four measurements, on one device (the CPU), all taken in one run. Within a measurement the
+Five measurements, on one device (the CPU), all taken in one run. Within a measurement the
 compared variants are timed in alternating blocks (round r runs every variant once, in
 forward order on even rounds and reverse order on odd ones), so a slow phase of a noisy
 machine hits every variant alike; figures are medians over rounds, after a warm-up. Other
@@ -32,6 +32,15 @@ quiet), and each measurement first waits a while for the machine to quieten.
    the update: floor = 4 passes x 4 bytes x P parameters / copy bandwidth, where the
    bandwidth is that of torch's dst.copy_(src) on float32 buffers far larger than the
    last-level cache, counting bytes read + bytes written.
+5. Update beside other work (depth 5, width 1000, batch 10, K=1, 2 threads as a Snakemake
+   job gets): two worker processes, one with the suite's OpenMP waiting settings
+   (trainability.threads.configure_waiting: waiting threads spin briefly, then sleep), one
+   with the OpenMP runtime's defaults (spin for about 300,000 iterations), each timed alone
+   and beside one CPU-bound busy loop per core (`python3 -c "while True: pass"`, which does
+   not stream memory), in alternating order within each round. Figures: ours beside the
+   loops / ours alone (target <= 2.5: a fair share of the cores would be 2), ours alone /
+   defaults alone (target <= 1.05), and, for information, defaults beside the loops /
+   defaults alone.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ import gc
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -48,17 +58,21 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from trainability.threads import WAIT_SETTINGS, configure_waiting
 
-from trainability.nets.mlp import BundledMLP
-from trainability.train.config import BundleConfig
-from trainability.train.data import ShuffledSource
-from trainability.train.monitor import Monitor
-from trainability.train.sgd import sgd_step
-from trainability.train.trainer import error_rates
+configure_waiting()  # before torch loads, as every entry point of the suite does
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+from trainability.nets.mlp import BundledMLP  # noqa: E402
+from trainability.train.config import BundleConfig  # noqa: E402
+from trainability.train.data import ShuffledSource  # noqa: E402
+from trainability.train.monitor import Monitor  # noqa: E402
+from trainability.train.sgd import sgd_step  # noqa: E402
+from trainability.train.trainer import error_rates  # noqa: E402
 
 N_INPUTS, N_CLASSES = 784, 10
 DEPTH, WIDTH = 5, 1000
@@ -78,12 +92,14 @@ class Mode:
     jacobian_reps: int
     copy_rounds: int
     quiet_wait_s: float
+    neighbour_rounds: int
+    neighbour_block_s: float
 
 
 FULL = Mode(rounds=40, block_s=0.15, warmup_s=0.5, record_rounds=20, jacobian_reps=3,
-            copy_rounds=30, quiet_wait_s=20)
+            copy_rounds=30, quiet_wait_s=20, neighbour_rounds=8, neighbour_block_s=1.5)
 QUICK = Mode(rounds=5, block_s=0.05, warmup_s=0.2, record_rounds=3, jacobian_reps=1,
-             copy_rounds=5, quiet_wait_s=5)
+             copy_rounds=5, quiet_wait_s=5, neighbour_rounds=3, neighbour_block_s=0.6)
 
 
 # ---- what is timed ---------------------------------------------------------------------------
@@ -511,12 +527,116 @@ def bench_floor(mode: Mode, x: torch.Tensor, y: torch.Tensor) -> list[Result]:
     return [Result("4. update / memory-traffic floor, batch 10", ratio, False, 1.5, times)]
 
 
+# ---- 5: beside other work ---------------------------------------------------------------------
+NEIGHBOUR_THREADS = 2  # what a Snakemake training job gets (workflow/rules/train.smk)
+
+
+def worker() -> None:
+    """`bench_trainer.py --worker`: time updates on request. Each stdin line holds a duration
+    in seconds; the worker runs updates for that long and answers "<updates> <seconds>"."""
+    torch.manual_seed(0)
+    x = torch.rand(N_TRAIN, N_INPUTS)
+    y = torch.randint(0, N_CLASSES, (N_TRAIN,))
+    update = TrainerUpdate(1, 10, x, y)
+    for _ in range(50):  # warm-up
+        update()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        duration, count = float(line), 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < duration:
+            update()
+            count += 1
+        print(f"{count} {time.perf_counter() - start}", flush=True)
+
+
+class Worker:
+    """A `--worker` process with the given OpenMP settings (None: the runtime's defaults)."""
+
+    def __init__(self, settings: dict[str, str] | None):
+        env = {k: v for k, v in os.environ.items()
+               if k not in {*WAIT_SETTINGS, "OMP_WAIT_POLICY"}}
+        env |= {"OMP_NUM_THREADS": str(NEIGHBOUR_THREADS), **(settings or {})}
+        self.process = subprocess.Popen([sys.executable, __file__, "--worker"], env=env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        assert self.process.stdout.readline().strip() == "ready"
+
+    def seconds_per_update(self, duration: float) -> float:
+        self.process.stdin.write(f"{duration}\n")
+        self.process.stdin.flush()
+        count, seconds = self.process.stdout.readline().split()
+        return float(seconds) / max(1, int(count))
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def busy_loops() -> list[subprocess.Popen]:
+    """One CPU-bound process per core that does not touch memory."""
+    return [subprocess.Popen(["python3", "-c", "while True: pass"])
+            for _ in range(os.cpu_count() or 1)]
+
+
+def bench_neighbours(mode: Mode, x: torch.Tensor, y: torch.Tensor) -> list[Result]:
+    print(f"\n[5] Update beside other work: depth 5, width 1000, batch 10, K=1, "
+          f"{NEIGHBOUR_THREADS} threads; suite's OpenMP settings {WAIT_SETTINGS} vs the "
+          f"runtime's defaults; alone and beside {os.cpu_count()} busy loops")
+    workers = {"ours": Worker(WAIT_SETTINGS), "default": Worker(None)}
+    arms = [f"{name} {where}" for where in ("alone", "beside loops") for name in workers]
+    samples: dict[str, list[float]] = {arm: [] for arm in arms}
+    foreign: list[float] = []
+    wait_for_quiet(mode)
+    try:
+        for r in range(mode.neighbour_rounds):
+            order = list(workers) if r % 2 == 0 else list(workers)[::-1]
+            meter = CpuMeter()
+            for name in order:
+                samples[f"{name} alone"].append(
+                    workers[name].seconds_per_update(mode.neighbour_block_s))
+            foreign.append(meter.foreign())
+            loops = busy_loops()
+            try:
+                time.sleep(0.2)  # let the scheduler spread them
+                for name in order:
+                    samples[f"{name} beside loops"].append(
+                        workers[name].seconds_per_update(mode.neighbour_block_s))
+            finally:
+                for loop in loops:
+                    loop.kill()
+                    loop.wait()
+    finally:
+        for w in workers.values():
+            w.close()
+    times = Timings(samples, foreign)
+    for arm in arms:
+        print(f"  {arm:<20} {ms(times.median(arm))}/update "
+              f"[IQR {' - '.join(ms(v).strip() for v in iqr(times.series(arm)))}]")
+    print(f"  alone rounds: {times.quiet_text()}")
+    contended = times.median("ours beside loops") / times.median("ours alone")
+    alone = times.median("ours alone") / times.median("default alone")
+    default = times.median("default beside loops") / times.median("default alone")
+    print(f"  ours beside loops / ours alone {contended:.2f}x "
+          f"({times.paired(lambda c, a: c / a, 'ours beside loops', 'ours alone')})")
+    print(f"  ours alone / defaults alone {alone:.3f}x "
+          f"({times.paired(lambda o, d: o / d, 'ours alone', 'default alone')})")
+    print(f"  info: defaults beside loops / defaults alone {default:.2f}x "
+          f"({times.paired(lambda c, a: c / a, 'default beside loops', 'default alone')})")
+    return [Result("5. beside busy loops / alone (suite's settings)", contended, False, 2.5,
+                   times),
+            Result("5. alone: suite's settings / runtime defaults", alone, False, 1.05, times)]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repetitions, a smoke check")
-    parser.add_argument("--sections", default="1,2,3,4",
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sections", default="1,2,3,4,5",
                         help="comma-separated measurements to run (default: all)")
     args = parser.parse_args(argv)
+    if args.worker:
+        return worker()
     mode = QUICK if args.quick else FULL
     sections = {int(s) for s in args.sections.split(",")}
     torch.set_flush_denormal(True)  # as train_bundle does
@@ -530,7 +650,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     results: list[Result] = []
     for number, bench in ((1, bench_vs_naive), (2, bench_bundles), (3, bench_monitor),
-                          (4, bench_floor)):
+                          (4, bench_floor), (5, bench_neighbours)):
         if number in sections:
             results += bench(mode, x, y)
             gc.collect()

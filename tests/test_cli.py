@@ -62,8 +62,8 @@ def test_variance_scaling_spec_survives_comma_splitting(tmp_path):
     (["--initializer", "glorot"], "unknown initializer 'glorot'; valid names"),
     (["--depth", "0"], "depth must be an integer >= 1"),
     (["--width", "0"], "width must be an integer >= 1"),
-    (["--lr", "0"], "lr must be a number > 0"),
-    (["--lr", "-0.1"], "lr must be a number > 0"),
+    (["--lr", "0"], "lr must be a finite number > 0"),
+    (["--lr", "-0.1"], "lr must be a finite number > 0"),
     (["--batch-size", "0"], "batch_size must be an integer >= 1"),
     (["--dataset", "imagenet"], "dataset must be one of"),
 ])

@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from trainability import SCHEMA_VERSION, __version__
+from trainability.data.catalog import DatasetError
 from trainability.pipeline.commands import add_commands as add_pipeline_commands
 from trainability.pipeline.commands import run_command
+from trainability.threads import configure_waiting
 from trainability.train.config import (
     DATASETS,
     DEVICES,
@@ -31,10 +34,13 @@ EXIT_USAGE = 2
 def _list(kind: type):
     def parse(text: str) -> list:
         try:
-            return [kind(item) for item in text.split(",") if item.strip()]
+            values = [kind(item) for item in text.split(",") if item.strip()]
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__}s, "
                                              f"got {text!r}") from None
+        if not all(math.isfinite(v) for v in values):
+            raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
+        return values
     return parse
 
 
@@ -87,8 +93,16 @@ MEMBER_FLAGS = {  # flag -> (MemberConfig field, parser, help)
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (not the 20-line usage) and says where the
+    help is; its subcommand parsers are of this class too."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"error: {message}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="trainability",
         description="Replicate Glorot & Bengio (2010): train instrumented deep MLP bundles.")
     parser.add_argument("--version", action="version", version=f"trainability {__version__}")
@@ -113,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "rerun after a kill (0: never)")
     train.add_argument("--checkpoint", type=Path,
                        help="checkpoint file (default: <out>.ckpt beside the run folder)")
+    train.add_argument("--threads", type=int, metavar="N",
+                       help="CPU threads for training (default: $OMP_NUM_THREADS, which "
+                            "Snakemake sets to the job's threads, else torch's choice)")
     train.add_argument("--no-output-init", dest="output_uses_init", action="store_false",
                        default=None, help="initialize the softmax layer with 'normalized' "
                                           "instead of the hidden layers' initializer")
@@ -171,13 +188,24 @@ def config_from_args(args: argparse.Namespace) -> BundleConfig:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from trainability.train.trainer import train_bundle
-
     config = config_from_args(args)
     if args.checkpoint_every < 0:
         raise ValueError("--checkpoint-every must be >= 0")
-    out = train_bundle(config, args.out, progress=not args.quiet, overwrite=args.overwrite,
-                       checkpoint_every=args.checkpoint_every, checkpoint_path=args.checkpoint)
+    if args.threads is not None and args.threads < 1:
+        raise ValueError("--threads must be >= 1")
+    from trainability.threads import set_threads
+    from trainability.train.trainer import train_bundle
+
+    set_threads(args.threads)
+    try:
+        out = train_bundle(config, args.out, progress=not args.quiet, overwrite=args.overwrite,
+                           checkpoint_every=args.checkpoint_every,
+                           checkpoint_path=args.checkpoint)
+    except (MemoryError, RuntimeError) as error:  # torch's allocators: torch.OutOfMemoryError
+        if not isinstance(error, MemoryError) and "alloc" not in str(error).lower():
+            raise
+        raise ValueError("out of memory while training; reduce the width, the depth or the "
+                         "number of members (split the bundle)") from None
     print(out)
     return 0
 
@@ -216,8 +244,8 @@ def _info() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_waiting()  # before torch loads (see trainability.threads)
     args = build_parser().parse_args(argv)
-    from trainability.data.datasets import DatasetError
     from trainability.train.outputs import OutputError
 
     try:

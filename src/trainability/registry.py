@@ -7,13 +7,19 @@ A *spec* is the string a user writes in config.yaml or on the command line:
     "variance_scaling:scale=2,mode=fan_in,distribution=truncated_normal"
                                    -> keyword arguments
 
-Values are parsed as YAML scalars, so "0.2" is a float, "3" an int and "fan_in" a string.
-A registry maps a name to a factory; `Registry.build(spec)` calls the factory with the
-parsed arguments. Adding a component is one `@REGISTRY.register("name")` line.
+Values are parsed as YAML scalars, so "0.2" is a float, "3" an int and "fan_in" a string;
+anything Python reads as a number ("1e-5", which YAML 1.1 leaves a string) is a number, and a
+number that is not finite ("inf", ".nan", "1.0e400") is an error. A registry maps a name to a
+factory; `Registry.build(spec)` calls the factory with the parsed arguments. Adding a
+component is one `@REGISTRY.register("name")` line.
+
+Numbers are spelled one way (`format_value`: 1 and 1.0 are "1", 0.00001 is "1e-05"), so that
+components' names, and with them the grid's networks, have one spelling each.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -32,20 +38,32 @@ class Spec:
     kwargs: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
 
     def __str__(self) -> str:
-        parts = [_format_value(a) for a in self.args]
-        parts += [f"{k}={_format_value(v)}" for k, v in self.kwargs]
+        parts = [format_value(a) for a in self.args]
+        parts += [f"{k}={format_value(v)}" for k, v in self.kwargs]
         return self.name + (":" + ",".join(parts) if parts else "")
 
 
-def _format_value(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """The one spelling of an argument: integral numbers without a fraction (2, 2.0 -> "2"),
+    other floats as Python's shortest round-trip repr (0.00001 -> "1e-05"), else str()."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
     return repr(value) if isinstance(value, float) else str(value)
 
 
 def _parse_scalar(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+    if isinstance(value, str):
+        try:  # YAML 1.1 reads "1e-5", "inf" and "nan" as strings; Python reads numbers
+            value = float(value)
+        except ValueError:
+            return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
 
 
 def parse_spec(spec: str | Spec) -> Spec:
@@ -65,14 +83,18 @@ def parse_spec(spec: str | Spec) -> Spec:
     if rest:
         for token in rest.split(","):
             key, eq, value = token.partition("=")
+            try:
+                parsed = _parse_scalar((value if eq else token).strip())
+            except ValueError as error:
+                raise ValueError(f"in {spec!r}: {error}") from None
             if eq:
-                kwargs[key.strip()] = _parse_scalar(value.strip())
+                kwargs[key.strip()] = parsed
             elif kwargs:
                 raise ValueError(
                     f"in {spec!r}: positional argument {token!r} follows a key=value one"
                 )
             else:
-                args.append(_parse_scalar(token.strip()))
+                args.append(parsed)
     return Spec(name.strip(), tuple(args), tuple(kwargs.items()))
 
 
@@ -95,6 +117,18 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._factories)
 
+    def registered(self) -> list[str]:
+        """The names in the order they were registered."""
+        return list(self._factories)
+
+    def factory(self, name: str) -> Callable[..., T]:
+        """The factory registered under `name` (ValueError naming the valid ones)."""
+        if name not in self._factories:
+            raise ValueError(
+                f"unknown {self.kind} {name!r}; valid names: {', '.join(self.names())}"
+            )
+        return self._factories[name]
+
     def __contains__(self, name: str) -> bool:
         return parse_spec(name).name in self._factories
 
@@ -105,11 +139,7 @@ class Registry(Generic[T]):
 
     def build(self, spec: str | Spec) -> T:
         parsed = parse_spec(spec)
-        factory = self._factories.get(parsed.name)
-        if factory is None:
-            raise ValueError(
-                f"unknown {self.kind} {parsed.name!r}; valid names: {', '.join(self.names())}"
-            )
+        factory = self.factory(parsed.name)
         try:
             return factory(*parsed.args, **dict(parsed.kwargs))
         except TypeError as error:

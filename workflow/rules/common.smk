@@ -10,15 +10,21 @@ from trainability.figures import FIGURES
 from trainability.pipeline import plan as planning
 from trainability.pipeline import resources as job_resources
 from trainability.pipeline import settings
+from trainability.pipeline.validate import checked_config
 
-config.update(settings.normalize(dict(config)))
-validate(config, "../schemas/config.schema.yaml")
+SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+# A bad config or study stops here with one line (no traceback, no schema dump).
+try:
+    config.update(checked_config(config, workflow.configfiles, SCHEMA))
+    validate(config, str(SCHEMA))  # fills in the schema's defaults
+    DATASETS = settings.resolve_datasets(config)
+    JOBS = planning.plan_jobs(config)
+except ValueError as error:
+    sys.exit(f"error: {str(error).splitlines()[0]}")
 
 # Rules call the `trainability` command installed beside the interpreter running Snakemake,
 # so they work whether or not its virtual environment is activated.
 shell.prefix(f'set -euo pipefail; export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"; ')
-DATASETS = settings.resolve_datasets(config)
-JOBS = planning.plan_jobs(config)
 SHAPES = sorted({job.name.rsplit("-", 1)[0] for job in JOBS})
 STAGES = sorted({job.stage for job in JOBS})
 TABLE_FIGURES = [name for name, spec in FIGURES.items() if spec.needs_tables]

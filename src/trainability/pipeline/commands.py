@@ -92,9 +92,11 @@ def run_command(args: argparse.Namespace) -> int | None:
             try:
                 data = datasets.load_dataset(args.dataset, root, download=not args.no_download)
             except datasets.DatasetNotFoundError as error:
-                raise datasets.DatasetNotFoundError(
-                    f"{error} To run without it: snakemake --config "
-                    f"datasets=[shapeset] (or list the datasets you have)") from None
+                # The workflow's user sets the data root in the config, not on this command.
+                raise error.with_hint(
+                    "point the workflow at your copy with --config data_root=DIR; to run "
+                    "without it: --config datasets=[shapeset] (or list the datasets you "
+                    "have)") from None
             payload = {"dataset": args.dataset, "root": str(root),
                        "sizes": {split: len(getattr(data, split).y)
                                  for split in ("train", "valid", "test")}}

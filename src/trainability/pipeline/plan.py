@@ -25,8 +25,8 @@ from typing import Any
 
 from trainability.nets.activations import ACTIVATIONS
 from trainability.pipeline.settings import PRESET, Budget, resolve_budget, resolve_datasets
-from trainability.train.config import BundleConfig, MemberConfig
-from trainability.tricks.spec import NONE, OPTIMIZERS, canonical, parse_trick
+from trainability.train.config import BundleConfig, MemberConfig, canonical_member
+from trainability.tricks.spec import NONE, OPTIMIZERS, parse_trick
 
 STAGES = ("sweep", "seeds")
 
@@ -101,7 +101,7 @@ def _grid_points(config_json: str) -> tuple[GridPoint, ...]:
     config = json.loads(config_json)
     datasets = set(resolve_datasets(config))
     points = set()
-    for study in selected_studies(config).values():
+    for name, study in selected_studies(config).items():
         budget_name = study.get("budget", PRESET)
         budget = resolve_budget(config, budget_name)
         widths = study.get("widths") or [budget.width]
@@ -110,8 +110,15 @@ def _grid_points(config_json: str) -> tuple[GridPoint, ...]:
                 study["datasets"], study["activations"], study["initializers"],
                 study["depths"], widths, tricks):
             if dataset in datasets and depth <= (budget.max_depth or depth):
-                points.add(GridPoint(dataset, depth, width, activation, initializer,
-                                     canonical(trick), budget_name, study.get("train_size")))
+                # One spelling per network: "leaky_relu" and "leaky_relu:0.01" are one point.
+                try:
+                    member = canonical_member(MemberConfig(activation, initializer,
+                                                           trick=trick))
+                except ValueError as error:
+                    raise ValueError(f"study {name!r}: {error}") from None
+                points.add(GridPoint(dataset, depth, width, member.activation,
+                                     member.initializer, member.trick, budget_name,
+                                     study.get("train_size")))
     return tuple(sorted(points, key=lambda p: (p.bundle_key, p)))
 
 

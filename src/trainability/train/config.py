@@ -7,15 +7,17 @@ and raises `ConfigError` with a one-line message that names the bad key and what
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from trainability.config_files import load_yaml
 from trainability.nets.activations import ACTIVATIONS
 from trainability.nets.initializers import INITIALIZERS
-from trainability.tricks.spec import TrickSet, parse_trick
+from trainability.tricks.spec import TrickSet, canonical, parse_trick
 
 DATASETS = ("shapeset", "mnist", "cifar10")
 PIXEL_RANGES = ("zero_one", "minus_one_one")
@@ -133,9 +135,15 @@ class BundleConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> BundleConfig:
         try:
-            raw = yaml.safe_load(Path(path).read_text()) or {}
+            raw = load_yaml(path) or {}
         except OSError as error:
             raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
+        except yaml.YAMLError as error:
+            where = getattr(error, "problem_mark", None)
+            line = f" (line {where.line + 1})" if where else ""
+            raise ConfigError(f"cannot parse config {path}{line}: not valid YAML") from None
+        except ValueError as error:  # a key given twice
+            raise ConfigError(str(error)) from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{path} must hold a mapping of bundle settings")
         return cls.from_dict(raw)
@@ -148,7 +156,9 @@ class BundleConfig:
 
     # ---- validation ---------------------------------------------------------------------
     def validate(self) -> BundleConfig:
-        """Return self, or raise ConfigError naming the first bad setting."""
+        """The config with every member's specs in their canonical spelling (so that
+        "leaky_relu" and "leaky_relu:0.01" are one network), or ConfigError naming the first
+        bad setting."""
         _choice("dataset", self.dataset, DATASETS)
         _choice("pixel_range", self.pixel_range, PIXEL_RANGES)
         _choice("inputs", self.inputs, INPUTS)
@@ -169,8 +179,9 @@ class BundleConfig:
                     registry.validate(getattr(member, key))
                 except ValueError as error:
                     raise ConfigError(f"{where}.{key}: {error}") from None
-            if not isinstance(member.lr, int | float) or not member.lr > 0:
-                raise ConfigError(f"{where}.lr must be a number > 0, got {member.lr!r}")
+            if (isinstance(member.lr, bool) or not isinstance(member.lr, int | float)
+                    or not math.isfinite(member.lr) or not member.lr > 0):
+                raise ConfigError(f"{where}.lr must be a finite number > 0, got {member.lr!r}")
             _at_least(f"{where}.seed", member.seed, 0)
             try:
                 tricks = parse_trick(member.trick)
@@ -192,7 +203,8 @@ class BundleConfig:
         pretraining = {parse_trick(m.trick).pretraining for m in self.members} - {None}
         if len(pretraining) > 1:
             raise ConfigError("members of one bundle must share their pretrain_dae settings")
-        return self
+        members = tuple(canonical_member(m) for m in self.members)
+        return self if members == self.members else dataclasses.replace(self, members=members)
 
     def member_tricks(self) -> list[TrickSet]:
         return [parse_trick(m.trick) for m in self.members]
@@ -202,6 +214,14 @@ class BundleConfig:
         activation that is not a parameter-free elementwise function (maxout, PReLU, RReLU)."""
         return any(not t.is_plain for t in self.member_tricks()) or any(
             not ACTIVATIONS.build(m.activation).elementwise for m in self.members)
+
+
+def canonical_member(member: MemberConfig) -> MemberConfig:
+    """`member` with its activation, initializer and trick in their one spelling (valid
+    specs only: BundleConfig.validate checks them first)."""
+    return dataclasses.replace(member, activation=ACTIVATIONS.build(member.activation).name,
+                               initializer=INITIALIZERS.build(member.initializer).name,
+                               trick=canonical(member.trick))
 
 
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -13,6 +13,7 @@ leaves a folder that looks complete.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -99,6 +100,15 @@ def write_run(out_dir: Path, run_info: dict[str, Any], tables: dict[str, pd.Data
             shutil.rmtree(retired)
         else:
             staging.rename(out_dir)
+    except OSError as error:  # pyarrow's IO errors are OSErrors too, often without errno
+        shutil.rmtree(staging, ignore_errors=True)
+        full = (error.errno in (errno.ENOSPC, errno.EDQUOT)
+                or "No space left on device" in str(error))
+        reason = "no space left on device" if full else (error.strerror or str(error))
+        advice = ("free disk space and rerun (a checkpoint, if any, resumes training)" if full
+                  else "choose a writable --out")
+        raise OutputError(f"cannot write run folder {out_dir}: {' '.join(reason.split())}; "
+                          f"{advice}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

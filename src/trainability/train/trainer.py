@@ -21,6 +21,7 @@ from trainability.seeding import derive_seed
 from trainability.train import checkpoint as checkpoints
 from trainability.train.config import BundleConfig
 from trainability.train.data import TrainingData, load_training_data
+from trainability.train.memory import check_fits
 from trainability.train.monitor import Monitor
 from trainability.train.outputs import check_writable, write_run
 from trainability.train.sgd import sgd_step
@@ -105,7 +106,7 @@ def _due(update: int, every: int, last: int) -> bool:
 
 def _checkpoint_of(config: BundleConfig, state: BundleState, data: TrainingData,
                    curves: dict[str, list], monitor: Monitor, train_seconds: float,
-                   extra: dict) -> checkpoints.Checkpoint:
+                   wall_seconds: float, extra: dict) -> checkpoints.Checkpoint:
     def cpu(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         return [t.detach().cpu().clone() for t in tensors]
 
@@ -115,7 +116,7 @@ def _checkpoint_of(config: BundleConfig, state: BundleState, data: TrainingData,
         diverged_at=state.diverged_at.cpu(), loss_sum=state.loss_sum.cpu(),
         loss_count=state.loss_count.cpu(), curves=curves, monitor_stats=monitor.records.stats,
         monitor_histograms=monitor.records.histograms, monitor_edges=monitor.edges,
-        train_seconds=train_seconds, extra=extra)
+        train_seconds=train_seconds, wall_seconds=wall_seconds, extra=extra)
 
 
 def _build(config: BundleConfig, data: TrainingData, device: torch.device, lr: torch.Tensor):
@@ -161,15 +162,19 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     Members with pretrain_dae are pretrained first; members with early_stopping end at the
     weights of their best validation error (the last curve point shows those).
     """
+    started = time.perf_counter()
     out_dir = Path(out_dir)
     check_writable(out_dir, overwrite)
     checkpoint_path = Path(checkpoint_path or checkpoints.default_path(out_dir))
+    if checkpoint_every > 0:  # fail now, not at the first save
+        checkpoints.check_writable(checkpoint_path)
+        checkpoints.remove_stale_partials(checkpoint_path)
     resumed = checkpoints.load(checkpoint_path, config.to_dict())
     # Saturated sigmoid/tanh units produce subnormal floats, which are ~100x slower on CPUs.
     torch.set_flush_denormal(True)
     device = resolve_device(config.device)
-    started = time.perf_counter()
     data = load_training_data(config, device, resumed.data_position if resumed else 0)
+    check_fits(config, data.n_inputs, data.n_classes, device)
     members = config.members
     k = len(members)
     lr = torch.tensor([m.lr for m in members], dtype=torch.float32, device=device)
@@ -184,7 +189,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
                       config.jacobian_examples)
     curves: dict[str, list] = {"member": [], "update": [], "metric": [], "value": []}
     last = config.updates
-    earlier_seconds = 0.0
+    earlier_seconds = earlier_wall = 0.0
     pretraining: list[dict] = []
     if resumed:
         with torch.no_grad():
@@ -205,7 +210,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
         monitor.records.stats, monitor.records.histograms = (resumed.monitor_stats,
                                                              resumed.monitor_histograms)
         monitor.edges = resumed.monitor_edges
-        earlier_seconds = resumed.train_seconds
+        earlier_seconds, earlier_wall = resumed.train_seconds, resumed.wall_seconds
     else:
         pretraining = _pretrain(config, net, data)
         metrics = _evaluate(state, data)
@@ -243,9 +248,11 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
         if _due(update, config.monitor_every, last):
             monitor.record(net, update, _due(update, config.jacobian_every, last), state.active)
         if checkpoint_every > 0 and update % checkpoint_every == 0 and update < last:
-            seconds = earlier_seconds + time.perf_counter() - train_started
-            checkpoints.save(_checkpoint_of(config, state, data, curves, monitor, seconds,
-                                            extra_state()), checkpoint_path)
+            now = time.perf_counter()
+            checkpoints.save(_checkpoint_of(config, state, data, curves, monitor,
+                                            earlier_seconds + now - train_started,
+                                            earlier_wall + now - started, extra_state()),
+                             checkpoint_path)
         bar.update(1)
     bar.close()
     train_seconds = earlier_seconds + time.perf_counter() - train_started
@@ -259,7 +266,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
                     for m, d, b in zip(config.to_dict()["members"], diverged, best_update,
                                        strict=True)],
         "provenance": provenance(device),
-        "wall_seconds": time.perf_counter() - started,
+        "wall_seconds": earlier_wall + time.perf_counter() - started,  # every segment
         "train_seconds": train_seconds,
         "resumed_from_update": resumed.update if resumed else None,
         "updates_per_second": last / train_seconds if train_seconds > 0 else None,

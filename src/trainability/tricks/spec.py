@@ -20,11 +20,12 @@ built; `parse_trick` then checks the combination.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from trainability.registry import Registry, parse_spec
+from trainability.registry import Registry, format_value, parse_spec
 
 NONE = "none"
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
@@ -218,7 +219,37 @@ def _check_combination(tricks: TrickSet, text: str) -> None:
 
 
 def canonical(text: str) -> str:
-    """The trick string as written, with whitespace removed ("none" for the plain network)."""
+    """The one spelling of a trick string, so that equivalent strings are one network.
+
+    Parts follow the order in which the tricks are registered above ("adam+clip_norm:1" ->
+    "clip_norm:1+adam"); numbers are always spelled out, in one format ("clip_norm:1.0" ->
+    "clip_norm:1", "momentum" -> "momentum:0.9"), so that a label says its rate or
+    probability; other arguments only where they differ from the default ("batchnorm:before"
+    -> "batchnorm"); one argument is written positionally, several as key=value. Raises
+    ValueError, like parse_trick, for a string that is not a valid trick.
+    """
     parse_trick(text)
-    return "+".join(str(parse_spec(p)) for p in text.split("+")) if text.strip() != NONE \
-        else NONE
+    if text.strip() == NONE:
+        return NONE
+    order = TRICKS.registered()
+    parts = sorted((parse_spec(part) for part in text.split("+")),
+                   key=lambda spec: order.index(spec.name))
+    return "+".join(_spelling(spec) for spec in parts)
+
+
+def _spelling(spec) -> str:
+    """One trick spec's canonical spelling (see `canonical`)."""
+    signature = inspect.signature(TRICKS.factory(spec.name))
+    bound = signature.bind(*spec.args, **dict(spec.kwargs))
+    bound.apply_defaults()
+    shown = {}
+    for name, value in bound.arguments.items():
+        default = signature.parameters[name].default
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if value is not None and (number or value != default):
+            shown[name] = value
+    if not shown:
+        return spec.name
+    if len(shown) == 1:
+        return f"{spec.name}:{format_value(next(iter(shown.values())))}"
+    return f"{spec.name}:" + ",".join(f"{k}={format_value(v)}" for k, v in shown.items())
