@@ -1142,8 +1142,8 @@ AUTHORS_PIXEL_STATISTICS_10K = {
 #: pygame 2.6.1 rather than 1.8.1 because only 2.6.1 installs today; on the same scenes a port of
 #: 2.6.1's ``draw_fillpoly`` equals real pygame 2.6.1 pixel for pixel (10,000 images), and ports
 #: of 1.8.1's and 2.6.1's fills differ by less than 0.0002 in ``foreground`` and 0.3 px in every
-#: area, so these are also 1.8.1's figures to within their standard errors.  Reproduce with
-#: ``benchmarks/shapeset_authors_rerun.py``.
+#: area, so these are also 1.8.1's figures to within their standard errors.  (The authors'
+#: code is not part of this repository: it was run once, beside it.)
 AUTHORS_PIXEL_STATISTICS_300K = {
     "foreground": (0.19263, 0.00018),
     "foreground_1obj": (0.14973, 0.00023),
