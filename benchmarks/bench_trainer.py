@@ -40,7 +40,8 @@ quiet), and each measurement first waits a while for the machine to quieten.
    not stream memory), in alternating order within each round. Figures: ours beside the
    loops / ours alone (target <= 2.5: a fair share of the cores would be 2), ours alone /
    defaults alone (target <= 1.05), and, for information, defaults beside the loops /
-   defaults alone.
+   defaults alone, and each beside a second training job of its own settings (two jobs
+   sharing the cores, as in a busy test suite or on a shared node).
 """
 
 from __future__ import annotations
@@ -165,20 +166,24 @@ class CpuMeter:
     interleaving cancels; rounds where others were busy are set aside (see Timings).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pids: tuple[int, ...] = ()) -> None:
+        self.pids = pids  # processes whose CPU time counts as this process's own
         self._last = self._read()
 
-    @staticmethod
-    def _read() -> tuple[float, float, float] | None:
+    def _read(self) -> tuple[float, float, float] | None:
         try:
             values = [int(v) for v in Path("/proc/stat").read_text().split()[1:9]]
+            hz = os.sysconf("SC_CLK_TCK")
+            helpers = 0.0
+            for pid in self.pids:  # utime + stime, fields 14 and 15 of /proc/<pid>/stat
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                helpers += (int(fields[11]) + int(fields[12])) / hz
         except (OSError, ValueError):
             return None
         user, nice, system, idle, iowait, irq, softirq, steal = values
-        hz = os.sysconf("SC_CLK_TCK")
         busy = (user + nice + system + irq + softirq + steal) / hz
         own = os.times()
-        return busy, busy + (idle + iowait) / hz, own.user + own.system
+        return busy, busy + (idle + iowait) / hz, own.user + own.system + helpers
 
     def foreign(self) -> float:
         """Foreign share of all CPU time since the last call (NaN when unknown)."""
@@ -579,36 +584,52 @@ def busy_loops() -> list[subprocess.Popen]:
             for _ in range(os.cpu_count() or 1)]
 
 
+def side_by_side(pair: tuple[Worker, Worker], duration: float) -> float:
+    """Seconds per update of pair[0] while pair[1] trains at the same time."""
+    for w in pair:
+        w.process.stdin.write(f"{duration}\n")
+        w.process.stdin.flush()
+    count, seconds = pair[0].process.stdout.readline().split()
+    pair[1].process.stdout.readline()
+    return float(seconds) / max(1, int(count))
+
+
 def bench_neighbours(mode: Mode, x: torch.Tensor, y: torch.Tensor) -> list[Result]:
     print(f"\n[5] Update beside other work: depth 5, width 1000, batch 10, K=1, "
           f"{NEIGHBOUR_THREADS} threads; suite's OpenMP settings {WAIT_SETTINGS} vs the "
-          f"runtime's defaults; alone and beside {os.cpu_count()} busy loops")
-    workers = {"ours": Worker(WAIT_SETTINGS), "default": Worker(None)}
-    arms = [f"{name} {where}" for where in ("alone", "beside loops") for name in workers]
+          f"runtime's defaults; alone, beside {os.cpu_count()} busy loops, and (for "
+          "information) beside a second training job with the same settings")
+    workers = {"ours": (Worker(WAIT_SETTINGS), Worker(WAIT_SETTINGS)),
+               "default": (Worker(None), Worker(None))}
+    arms = [f"{name} {where}" for where in ("alone", "beside loops", "beside a job")
+            for name in workers]
     samples: dict[str, list[float]] = {arm: [] for arm in arms}
     foreign: list[float] = []
+    block_s = mode.neighbour_block_s
     wait_for_quiet(mode)
     try:
         for r in range(mode.neighbour_rounds):
             order = list(workers) if r % 2 == 0 else list(workers)[::-1]
-            meter = CpuMeter()
+            meter = CpuMeter(tuple(w.process.pid for pair in workers.values() for w in pair))
             for name in order:
-                samples[f"{name} alone"].append(
-                    workers[name].seconds_per_update(mode.neighbour_block_s))
+                samples[f"{name} alone"].append(workers[name][0].seconds_per_update(block_s))
             foreign.append(meter.foreign())
             loops = busy_loops()
             try:
                 time.sleep(0.2)  # let the scheduler spread them
                 for name in order:
                     samples[f"{name} beside loops"].append(
-                        workers[name].seconds_per_update(mode.neighbour_block_s))
+                        workers[name][0].seconds_per_update(block_s))
             finally:
                 for loop in loops:
                     loop.kill()
                     loop.wait()
+            for name in order:
+                samples[f"{name} beside a job"].append(side_by_side(workers[name], block_s))
     finally:
-        for w in workers.values():
-            w.close()
+        for pair in workers.values():
+            for w in pair:
+                w.close()
     times = Timings(samples, foreign)
     for arm in arms:
         print(f"  {arm:<20} {ms(times.median(arm))}/update "
@@ -623,6 +644,10 @@ def bench_neighbours(mode: Mode, x: torch.Tensor, y: torch.Tensor) -> list[Resul
           f"({times.paired(lambda o, d: o / d, 'ours alone', 'default alone')})")
     print(f"  info: defaults beside loops / defaults alone {default:.2f}x "
           f"({times.paired(lambda c, a: c / a, 'default beside loops', 'default alone')})")
+    for name in workers:
+        job = times.median(f"{name} beside a job") / times.median(f"{name} alone")
+        spread = times.paired(lambda c, a: c / a, f"{name} beside a job", f"{name} alone")
+        print(f"  info: {name} beside a second job / alone {job:.2f}x ({spread})")
     return [Result("5. beside busy loops / alone (suite's settings)", contended, False, 2.5,
                    times),
             Result("5. alone: suite's settings / runtime defaults", alone, False, 1.05, times)]

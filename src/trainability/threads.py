@@ -27,7 +27,7 @@ from collections.abc import MutableMapping
 
 #: libgomp spin iterations before a waiting thread sleeps (its default is 300,000); chosen
 #: in bench_trainer.py section 5 (see the README's Speed section for the figures).
-SPIN_COUNT = "10000"
+SPIN_COUNT = "5000"
 #: The same for the LLVM/Intel OpenMP runtimes, in milliseconds (their default is 200).
 BLOCK_TIME_MS = "1"
 
