@@ -27,10 +27,14 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-import torch
+from trainability.threads import configure_waiting
 
-from trainability.data import shapeset
-from trainability.data.shapeset import (
+configure_waiting()  # before torch loads, as every entry point of the suite does
+
+import torch  # noqa: E402
+
+from trainability.data import shapeset  # noqa: E402
+from trainability.data.shapeset import (  # noqa: E402
     AUTHORS_PIXEL_STATISTICS_10K,
     AUTHORS_PIXEL_STATISTICS_300K,
     PIXEL_STATISTICS,
