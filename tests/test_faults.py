@@ -50,15 +50,21 @@ needs_tmpfs = pytest.mark.skipif(not can_mount_tmpfs(),
                                  reason="needs root and unshare to mount a small tmpfs")
 
 
-def on_small_disk(folder: Path, kilobytes: int, *args):
-    """Run the CLI with a `kilobytes` tmpfs mounted on `folder` (private to the command);
-    stdout ends with the listing of the tmpfs after the command, under a '--' line."""
-    folder.mkdir(parents=True, exist_ok=True)
-    command = " ".join(["mount -t tmpfs -o size={k}k tmpfs {d} &&", sys.executable,
-                        "-m trainability.cli", *map(str, args), "; rc=$?; echo --; ls -A {d};",
-                        "exit $rc"]).format(k=kilobytes, d=folder)
+def in_mount_namespace(setup: str, *args, then: str = ""):
+    """Run the CLI after the shell command `setup` (mounts), in a private mount namespace
+    that vanishes with it; `then` runs after the CLI (its exit status is kept)."""
+    command = (f"{setup} && {sys.executable} -m trainability.cli {' '.join(map(str, args))}; "
+               f"rc=$?; {then} exit $rc")
     return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                            command], capture_output=True, text=True, timeout=300)
+
+
+def on_small_disk(folder: Path, kilobytes: int, *args):
+    """Run the CLI with a `kilobytes` tmpfs mounted on `folder`; stdout ends with the listing
+    of the tmpfs after the command, under a '--' line."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return in_mount_namespace(f"mount -t tmpfs -o size={kilobytes}k tmpfs {folder}", *args,
+                              then=f"echo --; ls -A {folder};")
 
 
 # ---- checkpoints ---------------------------------------------------------------------------
@@ -76,11 +82,10 @@ def test_checkpoint_under_a_file_fails_before_training(tmp_path):
 def test_checkpoint_on_a_read_only_folder_fails_before_training(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
-    command = (f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} && "
-               f"{sys.executable} -m trainability.cli train {' '.join(SMALL)} --out "
-               f"{tmp_path / 'run'} --checkpoint-every 10 --checkpoint {folder / 'run.ckpt'}")
-    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                             command], capture_output=True, text=True, timeout=300)
+    result = in_mount_namespace(f"mount --bind {folder} {folder} && "
+                                f"mount -o remount,bind,ro {folder}", "train", *SMALL, "--out",
+                                tmp_path / "run", "--checkpoint-every", "10", "--checkpoint",
+                                folder / "run.ckpt")
     line = one_error_line(result)
     assert "Read-only file system" in line and "--checkpoint" in line
     assert not (tmp_path / "run").exists()
