@@ -1,8 +1,12 @@
 """Shared test helpers: small bundles that train in seconds on the CPU."""
 
-import pytest
+from trainability.threads import configure_waiting
 
-from trainability.train.config import BundleConfig, MemberConfig
+configure_waiting()  # before any test module loads torch, as every entry point does
+
+import pytest  # noqa: E402
+
+from trainability.train.config import BundleConfig, MemberConfig  # noqa: E402
 
 
 @pytest.fixture
