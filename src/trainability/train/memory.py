@@ -57,8 +57,9 @@ def check_fits(config: BundleConfig, n_inputs: int, n_classes: int, device) -> N
     """BundleTooLargeError (one line) when the bundle's parameters alone exceed the free memory."""
     needed, free = needed_bytes(config, n_inputs, n_classes), available_bytes(device)
     if needed > free:
+        k = len(config.members)
         raise BundleTooLargeError(
-            f"the bundle needs at least {needed / GIB:.1f} GiB for its parameters "
-            f"({len(config.members)} members, depth {config.depth}, width {config.width}) but "
+            f"the bundle needs at least {needed / GIB:,.1f} GiB for its parameters "
+            f"({k} member{'s' if k != 1 else ''}, depth {config.depth}, width {config.width}) but "
             f"{device} has {free / GIB:.1f} GiB free; reduce the width, the depth or the "
             "number of members (split the bundle)")
