@@ -24,16 +24,21 @@ from torchvision.datasets import CIFAR10, MNIST
 from torchvision.datasets import utils as tv_utils
 
 from trainability.data import datasets as D
+from trainability.data.catalog import dataset, finite_datasets
 from trainability.data.datasets import (
     DATA_ROOT_ENV,
-    FINITE_DATASETS,
     DatasetCorruptError,
     DatasetError,
     DatasetNotFoundError,
-    expected_files,
     load_dataset,
     resolve_data_root,
 )
+
+FINITE_DATASETS = finite_datasets()
+
+
+def expected_files(name: str) -> list[str]:
+    return dataset(name).expected_files()
 
 N_TRAIN, N_TEST = 120, 30  # MNIST stand-in sizes
 CIFAR_BATCH, CIFAR_TEST = 8, 10  # 5 batches of 8 = 40 training images
@@ -525,6 +530,16 @@ def test_unknown_name_lists_valid_names(tmp_path):
         with pytest.raises(ValueError) as info:
             call()
         assert all(n in str(info.value) for n in FINITE_DATASETS)
+
+
+def test_the_catalog_names_torchvisions_files():
+    """The catalog keeps the file names as plain data so that planning needs no torchvision;
+    they must stay torchvision's."""
+    assert dataset("mnist").files == tuple(a for a, _ in MNIST.resources)
+    cifar = [f for f, _ in CIFAR10.train_list + CIFAR10.test_list] + [CIFAR10.meta["filename"]]
+    assert dataset("cifar10").files == tuple(cifar)
+    assert dataset("mnist").folder == "MNIST/raw" and dataset("cifar10").folder == \
+        CIFAR10.base_folder
 
 
 def test_expected_files():

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trainability.data import datasets, shapeset
+from trainability.data import shapeset
+from trainability.data.catalog import DATASETS
 from trainability.nets.mlp import BundledMLP
 from trainability.pipeline import plan, resources
 from trainability.train.config import BundleConfig, MemberConfig
@@ -28,11 +29,12 @@ def job_bundle(config, name):
 
 
 def test_weight_count_is_the_networks():
-    assert resources.DATASETS["shapeset"][:2] == (32 * 32, shapeset.N_CLASSES)
-    assert resources.DATASETS["mnist"][:2] == (28 * 28, datasets.N_CLASSES)
-    assert resources.DATASETS["cifar10"][:2] == (32 * 32 * 3, datasets.N_CLASSES)
+    assert (DATASETS["shapeset"].n_inputs, DATASETS["shapeset"].n_classes) == (
+        shapeset.ShapesetConfig().image_size ** 2, shapeset.N_CLASSES)
+    assert (DATASETS["mnist"].n_inputs, DATASETS["mnist"].n_classes) == (28 * 28, 10)
+    assert (DATASETS["cifar10"].n_inputs, DATASETS["cifar10"].n_classes) == (32 * 32 * 3, 10)
     for dataset, depth, width in [("shapeset", 1, 48), ("mnist", 3, 100), ("cifar10", 2, 20)]:
-        inputs, classes, _ = resources.DATASETS[dataset]
+        inputs, classes = DATASETS[dataset].n_inputs, DATASETS[dataset].n_classes
         net = BundledMLP.initialize(inputs, classes, depth, width, ["tanh"], ["normalized"], [0])
         count = sum(w[0].numel() for w in net.weights) + sum(b[0].numel() for b in net.biases)
         assert resources.weights_per_member(dataset, depth, width) == count

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trainability import SCHEMA_VERSION, __version__
-from trainability.data.catalog import DatasetError
+from trainability.data.catalog import DATASETS, DatasetError
 from trainability.pipeline.commands import add_commands as add_pipeline_commands
 from trainability.pipeline.commands import run_command
+from trainability.plugins import load_plugins
 from trainability.threads import configure_waiting
 from trainability.train.config import (
-    DATASETS,
     DEVICES,
     INPUTS,
     PIXEL_RANGES,
@@ -56,7 +56,7 @@ def _specs(text: str) -> list[str]:
 
 
 BUNDLE_FLAGS = {  # flag -> (BundleConfig field, type, help)
-    "--dataset": ("dataset", str, f"one of {', '.join(DATASETS)}"),
+    "--dataset": ("dataset", str, lambda: f"one of {', '.join(DATASETS)}"),
     "--depth": ("depth", int, "hidden layers (>= 1)"),
     "--width": ("width", int, "units per hidden layer (>= 1)"),
     "--batch-size": ("batch_size", int, "examples per SGD update (the paper: 10)"),
@@ -133,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-output-init", dest="output_uses_init", action="store_false",
                        default=None, help="initialize the softmax layer with 'normalized' "
                                           "instead of the hidden layers' initializer")
-    for flag, (_, kind, text) in BUNDLE_FLAGS.items():
-        train.add_argument(flag, type=kind, help=text)
+    for flag, (_, kind, text) in BUNDLE_FLAGS.items():  # registry choices: after plugins
+        train.add_argument(flag, type=kind, help=text() if callable(text) else text)
     for flag, (_, kind, text) in MEMBER_FLAGS.items():
         train.add_argument(flag, type=kind, help=text)
 
@@ -245,6 +245,11 @@ def _info() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     configure_waiting()  # before torch loads (see trainability.threads)
+    try:
+        load_plugins()  # before the parser: its choices come from the registries
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     args = build_parser().parse_args(argv)
     from trainability.train.outputs import OutputError
 

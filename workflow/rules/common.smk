@@ -4,19 +4,19 @@ import shlex
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
+from trainability.data.catalog import DATASETS as ALL_DATASETS
 from trainability.figures import FIGURES
 from trainability.pipeline import plan as planning
 from trainability.pipeline import resources as job_resources
 from trainability.pipeline import settings
 from trainability.pipeline.validate import checked_config
+from trainability.plugins import load_plugins
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 # A bad config or study stops here with one line (no traceback, no schema dump).
 try:
-    config.update(checked_config(config, workflow.configfiles, SCHEMA))
-    validate(config, str(SCHEMA))  # fills in the schema's defaults
+    load_plugins()  # components from outside the package ($TRAINABILITY_PLUGINS)
+    config.update(checked_config(config, workflow.configfiles, SCHEMA))  # with defaults
     DATASETS = settings.resolve_datasets(config)
     JOBS = planning.plan_jobs(config)
 except ValueError as error:
@@ -33,7 +33,7 @@ TABLE_FIGURES = [name for name, spec in FIGURES.items() if spec.needs_tables]
 wildcard_constraints:
     shape="|".join(SHAPES) or "none",
     stage="sweep|seeds",
-    dataset="shapeset|mnist|cifar10",
+    dataset="|".join(ALL_DATASETS),
     figure="|".join(FIGURES),
 
 

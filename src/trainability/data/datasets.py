@@ -50,36 +50,33 @@ from torchvision.datasets import CIFAR10, MNIST
 from torchvision.datasets import utils as tv_utils
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
+from trainability.data import catalog
 from trainability.data.catalog import (
     DATA_ROOT_ENV,
-    FINITE_DATASETS,
-    MNIST_FOLDER,
-    PRETTY,
     DatasetCorruptError,
     DatasetError,
     DatasetNotFoundError,
-    canonical_name,
-    expected_files,
+    FiniteDataset,
+    dataset,
 )
 
 __all__ = [
     "DATA_ROOT_ENV",
     "DEFAULT_VALID_SIZE",
-    "FINITE_DATASETS",
     "MNIST_EXTRACTED_MD5",
     "DatasetCorruptError",
     "DatasetError",
     "DatasetNotFoundError",
-    "FiniteDataset",
+    "LoadedDataset",
     "Split",
-    "expected_files",
     "load_dataset",
+    "read_cifar10",
+    "read_mnist",
     "resolve_data_root",
 ]
 
 #: The paper's validation-set size, for both MNIST and CIFAR-10.
 DEFAULT_VALID_SIZE = 10_000
-N_CLASSES = 10
 
 # torchvision's MNIST.resources only knows the md5 of the .gz archives, and torchvision
 # keeps no checksum of the extracted files it reads. These are the md5s of the four files
@@ -92,7 +89,7 @@ MNIST_EXTRACTED_MD5 = {
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 
-_MNIST_RAW = Path(MNIST_FOLDER)  # torchvision's MNIST.raw_folder, relative to the root
+_MNIST_RAW = Path(catalog.MNIST.folder)  # torchvision's MNIST.raw_folder, relative to the root
 
 
 @dataclass
@@ -107,7 +104,7 @@ class Split:
 
 
 @dataclass
-class FiniteDataset:
+class LoadedDataset:
     """A finite dataset with its three splits, all on one device."""
 
     name: str
@@ -294,7 +291,8 @@ def _read_mnist(paths: dict[str, Path], prefix: str) -> tuple[torch.Tensor, torc
     return x, y
 
 
-def _load_mnist(root: Path, download: bool, verify: bool):
+def read_mnist(root: Path, download: bool, verify: bool):
+    """MNIST's official training and test sets (catalog.MNIST.read)."""
     with ExitStack() as stack:
         paths = _mnist_files(root, download, verify, stack)
         x_train, y_train = _read_mnist(paths, "train")
@@ -382,7 +380,8 @@ def _read_cifar(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(data), torch.as_tensor(ds.targets, dtype=torch.int64)
 
 
-def _load_cifar(root: Path, download: bool, verify: bool):
+def read_cifar10(root: Path, download: bool, verify: bool):
+    """CIFAR-10's official training and test sets (catalog.CIFAR10.read)."""
     _cifar_prepare(root, download, verify)
     x_train, y_train = _read_cifar(root, train=True)
     x_test, y_test = _read_cifar(root, train=False)
@@ -399,7 +398,7 @@ def load_dataset(
     download: bool = True,
     verify: bool = True,
     valid_size: int | None = None,
-) -> FiniteDataset:
+) -> LoadedDataset:
     """Load MNIST or CIFAR-10 as three tensor splits on ``device``.
 
     Args:
@@ -419,7 +418,9 @@ def load_dataset(
         DatasetNotFoundError: files missing and not downloadable.
         DatasetCorruptError: a file fails its md5 check or cannot be parsed.
     """
-    key = canonical_name(name)
+    data = dataset(name)
+    if not isinstance(data, FiniteDataset):
+        raise ValueError(f"{data.label} is generated, not loaded from files")
     if valid_size is None:
         valid_size = DEFAULT_VALID_SIZE
     if isinstance(valid_size, bool) or not isinstance(valid_size, numbers.Integral):
@@ -430,13 +431,12 @@ def load_dataset(
     device = torch.device(device)
     root = resolve_data_root(root)
 
-    loader = _load_mnist if key == "mnist" else _load_cifar
-    x_train, y_train, x_test, y_test = loader(root, download, verify)
+    x_train, y_train, x_test, y_test = data.read(root, download, verify)
 
     n = x_train.shape[0]
     if valid_size >= n:
         raise ValueError(
-            f"valid_size={valid_size} must be smaller than the {n} {PRETTY[key]} training examples"
+            f"valid_size={valid_size} must be smaller than the {n} {data.label} training examples"
         )
 
     def pixels(x: torch.Tensor) -> torch.Tensor:
@@ -445,11 +445,11 @@ def load_dataset(
 
     x_all, y_all = pixels(x_train), y_train.to(device=device, dtype=torch.int64)
     cut = n - valid_size
-    return FiniteDataset(
-        name=key,
+    return LoadedDataset(
+        name=data.name,
         train=Split(x_all[:cut], y_all[:cut]),
         valid=Split(x_all[cut:], y_all[cut:]),
         test=Split(pixels(x_test), y_test.to(device=device, dtype=torch.int64)),
         n_inputs=x_all.shape[1],
-        n_classes=N_CLASSES,
+        n_classes=data.n_classes,
     )

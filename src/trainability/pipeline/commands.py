@@ -18,10 +18,12 @@ import json
 import os
 from pathlib import Path
 
+from trainability.data.catalog import DATASETS
+
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     data = commands.add_parser("data", help="check (and, if allowed, fetch) a dataset's files")
-    data.add_argument("dataset", choices=("shapeset", "mnist", "cifar10"))
+    data.add_argument("dataset", choices=list(DATASETS))
     data.add_argument("--root", type=Path, help="data root (default $TRAINABILITY_DATA or ./data)")
     data.add_argument("--out", type=Path, required=True, help="JSON marker to write when ready")
     data.add_argument("--no-download", action="store_true", help="never try to download")
@@ -85,8 +87,8 @@ def run_command(args: argparse.Namespace) -> int | None:
     if args.command == "data":
         from trainability.data import datasets
 
-        if args.dataset == "shapeset":
-            payload = {"dataset": "shapeset", "generated": True}
+        if DATASETS[args.dataset].generated:
+            payload = {"dataset": args.dataset, "generated": True}
         else:
             root = datasets.resolve_data_root(args.root)
             try:

@@ -54,14 +54,10 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from trainability.data.catalog import FiniteDataset, dataset
 from trainability.train.config import BundleConfig
+from trainability.train.memory import parameters_per_member
 
-#: dataset -> (inputs, classes, examples held in memory; None = Shapeset's generated sets)
-DATASETS = {
-    "shapeset": (1024, 9, None),
-    "mnist": (784, 10, 70_000),
-    "cifar10": (3072, 10, 60_000),
-}
 SHAPESET_CHUNK = 10_000  # examples generated at a time (ShapesetStream's default chunk)
 
 OVERHEAD_MB = 1024  # interpreter, torch, pandas, the monitor's working tensors
@@ -106,11 +102,10 @@ def speed_from_config(config: dict[str, Any]) -> Speed:
     return replace(speed, **overrides)
 
 
-def weights_per_member(dataset: str, depth: int, width: int) -> int:
+def weights_per_member(name: str, depth: int, width: int) -> int:
     """Weights and biases of one member: inputs -> depth hidden layers of width -> classes."""
-    inputs, classes, _ = DATASETS[dataset]
-    sizes = [inputs, *[width] * depth, classes]
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    data = dataset(name)
+    return parameters_per_member(data.n_inputs, data.n_classes, depth, width)
 
 
 def monitor_records(bundle: BundleConfig) -> int:
@@ -145,9 +140,10 @@ def memory_mb(bundle: BundleConfig, speed: Speed = CPU_MEASURED, attempt: int = 
     """Memory to request, in MB (MiB, as Slurm counts), rounded up to 100."""
     members = len(bundle.members)
     weights = weights_per_member(bundle.dataset, bundle.depth, bundle.width)
-    inputs, _, examples = DATASETS[bundle.dataset]
-    if examples is None:
-        examples = bundle.valid_size + bundle.test_size + SHAPESET_CHUNK
+    data = dataset(bundle.dataset)
+    inputs = data.n_inputs
+    examples = (data.examples if isinstance(data, FiniteDataset)
+                else bundle.valid_size + bundle.test_size + SHAPESET_CHUNK)
     layers = bundle.depth + 1
     rows = monitor_records(bundle) * members * layers * (3 * bundle.histogram_bins
                                                          + STATS_PER_LAYER)

@@ -8,12 +8,11 @@ scalars so that the schema sees numbers where numbers were meant.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from trainability.data.catalog import FINITE_DATASETS, expected_files
+from trainability.data.catalog import DATASETS
 
 OVERRIDABLE = ("updates", "eval_every", "monitor_every", "lr_grid", "seeds", "width")
 #: The name of a preset's own budget (studies without a `budget` key use it).
@@ -84,21 +83,10 @@ def resolve_budget(config: dict[str, Any], name: str = PRESET) -> Budget:
     return Budget(**preset)
 
 
-def dataset_present(name: str, data_root: str | Path) -> bool:
-    """Whether every file a finite dataset needs is under data_root (gz or extracted)."""
-    root = Path(data_root)
-    for relative in expected_files(name):
-        path = root / relative
-        if not (path.exists() or path.with_name(path.name.removesuffix(".gz")).exists()):
-            return False
-    return True
-
-
 def resolve_datasets(config: dict[str, Any]) -> list[str]:
-    """The datasets to run, in the paper's column order."""
-    order = ["shapeset", *FINITE_DATASETS]
+    """The datasets to run, in the registry's order: those listed, or with "auto" every
+    generated dataset and every finite one whose files are under data_root."""
     chosen = config.get("datasets", "auto")
-    if chosen == "auto":
-        return ["shapeset"] + [d for d in FINITE_DATASETS
-                               if dataset_present(d, config.get("data_root", "data"))]
-    return [d for d in order if d in chosen]
+    root = config.get("data_root", "data")
+    return [name for name, dataset in DATASETS.items()
+            if (name in chosen if chosen != "auto" else dataset.present(root))]

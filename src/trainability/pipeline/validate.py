@@ -21,6 +21,7 @@ import jsonschema
 import yaml
 
 from trainability.config_files import load_yaml
+from trainability.data.catalog import DATASETS
 from trainability.pipeline.settings import normalize
 from trainability.train.config import ConfigError
 
@@ -37,13 +38,38 @@ def checked_config(config: dict[str, Any], config_files: Iterable[str | Path],
         except (OSError, yaml.YAMLError):
             pass  # Snakemake itself read it, or reports why it cannot
     config = normalize(dict(config))
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = with_registry_names(yaml.safe_load(Path(schema_path).read_text()))
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schema).iter_errors(config))
     if error is not None:
         raise ConfigError(schema_message(error))
     check_finite(config)
-    return config
+    return with_defaults(config, schema)
+
+
+#: Registries whose names a schema value may be required to be one of, by the keyword
+#: `x-one-of-registry: <registry>` (so that the schema never lists them a second time).
+REGISTRIES = {"datasets": lambda: list(DATASETS)}
+
+
+def with_registry_names(schema: Any) -> Any:
+    """`schema` with `enum` set to the registry's names wherever `x-one-of-registry` asks."""
+    if isinstance(schema, dict):
+        schema = {k: with_registry_names(v) for k, v in schema.items()}
+        if "x-one-of-registry" in schema:
+            schema["enum"] = REGISTRIES[schema["x-one-of-registry"]]()
+        return schema
+    if isinstance(schema, list):
+        return [with_registry_names(item) for item in schema]
+    return schema
+
+
+def with_defaults(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """`config` with the `default` of every top-level property it lacks (what Snakemake's
+    `validate(..., set_default=True)` does for the keys of this schema)."""
+    defaults = {key: spec["default"] for key, spec in schema.get("properties", {}).items()
+                if "default" in spec and key not in config}
+    return {**config, **defaults}
 
 
 def key_path(path: Iterable[Any]) -> str:

@@ -15,11 +15,11 @@ from typing import Any
 import yaml
 
 from trainability.config_files import load_yaml
+from trainability.data.catalog import DATASETS
 from trainability.nets.activations import ACTIVATIONS
 from trainability.nets.initializers import INITIALIZERS
 from trainability.tricks.spec import TrickSet, canonical, parse_trick
 
-DATASETS = ("shapeset", "mnist", "cifar10")
 PIXEL_RANGES = ("zero_one", "minus_one_one")
 INPUTS = ("raw", "standardized")
 DEVICES = ("auto", "cpu", "cuda")
@@ -61,7 +61,7 @@ class BundleConfig:
     examples; the paper's figures count "epochs" of 20,000 updates.
 
     Attributes:
-        dataset: "shapeset", "mnist" or "cifar10".
+        dataset: a name of trainability.data.catalog.DATASETS ("shapeset", "mnist", ...).
         depth: number of hidden layers (>= 1); width: units per hidden layer (>= 1).
         batch_size: examples per update (the paper: 10).
         updates: number of SGD updates.
@@ -159,7 +159,7 @@ class BundleConfig:
         """The config with every member's specs in their canonical spelling (so that
         "leaky_relu" and "leaky_relu:0.01" are one network), or ConfigError naming the first
         bad setting."""
-        _choice("dataset", self.dataset, DATASETS)
+        _choice("dataset", self.dataset, tuple(DATASETS))
         _choice("pixel_range", self.pixel_range, PIXEL_RANGES)
         _choice("inputs", self.inputs, INPUTS)
         _choice("device", self.device, DEVICES)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from trainability.data import datasets
+from trainability.data.catalog import dataset
 from trainability.seeding import derive_seed
 from trainability.train.config import BundleConfig
 
@@ -89,14 +89,12 @@ class Standardizer:
         return (x - self.mean) / self.std
 
 
-class ShapesetSource(MinibatchSource):
-    def __init__(self, config: BundleConfig, device: torch.device, position: int = 0,
-                 transform: Standardizer | None = None):
-        from trainability.data import shapeset
+class StreamSource(MinibatchSource):
+    """Minibatches of a generated dataset's infinite stream (Shapeset's), standardized by
+    `transform` when given."""
 
-        self._stream = shapeset.ShapesetStream(
-            config.seed, config.batch_size, _shapeset_config(config), device=device, start=position
-        )
+    def __init__(self, stream, transform: Standardizer | None = None):
+        self._stream = stream
         self._transform = transform
 
     @property
@@ -135,50 +133,38 @@ class ShuffledSource(MinibatchSource):
         return self.x[index], self.y[index]
 
 
-def _shapeset_config(config: BundleConfig):
-    from trainability.data import shapeset
-
-    return shapeset.ShapesetConfig(pixel_range=config.pixel_range)
-
-
 def load_training_data(config: BundleConfig, device: torch.device,
                        position: int = 0) -> TrainingData:
     """Load or generate the bundle's dataset on `device`, resuming the stream at `position`."""
     order_seed = derive_seed(config.seed, "order")
     standardized = config.inputs == "standardized"
-    stream = config.dataset == "shapeset" and config.train_size is None
-    if config.dataset == "shapeset":
-        # Imported here: MNIST/CIFAR runs do not need the generator.
-        from trainability.data import shapeset
+    data = dataset(config.dataset)
+    stream = data.generated and config.train_size is None
+    if data.generated:
+        def split(name: str, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return data.split(config.seed, name, size, config.pixel_range, device)
 
-        shape_config = _shapeset_config(config)
-        valid_x, valid_y = shapeset.make_split(config.seed, "valid", config.valid_size,
-                                               shape_config, device=device)
-        test_x, test_y = shapeset.make_split(config.seed, "test", config.test_size,
-                                             shape_config, device=device)
-        n_inputs, n_classes = valid_x.shape[1], shapeset.N_CLASSES
+        valid_x, valid_y = split("valid", config.valid_size)
+        test_x, test_y = split("test", config.test_size)
         # The stream's first examples (those of its first minibatches), or the fixed set.
         first = (max(config.valid_size, STANDARDIZATION_EXAMPLES if standardized else 0)
                  if stream else config.train_size)
-        fit_x, fit_y = shapeset.make_split(config.seed, "train", first, shape_config,
-                                           device=device)
+        fit_x, fit_y = split("train", first)
         train_x, train_y = (fit_x[:config.valid_size], fit_y[:config.valid_size]) if stream \
             else (fit_x, fit_y)
     else:
-        data = datasets.load_dataset(config.dataset, datasets.resolve_data_root(config.data_root),
-                                     device=device)
+        loaded = data.load(config.data_root, device)
         # The first valid_size / test_size examples of each split (the whole split at the
         # paper's 10,000): short runs evaluate K members on fewer examples.
-        valid_x, valid_y = data.valid.x[:config.valid_size], data.valid.y[:config.valid_size]
-        test_x, test_y = data.test.x[:config.test_size], data.test.y[:config.test_size]
-        train_x, train_y = data.train.x, data.train.y
+        valid_x, valid_y = loaded.valid.x[:config.valid_size], loaded.valid.y[:config.valid_size]
+        test_x, test_y = loaded.test.x[:config.test_size], loaded.test.y[:config.test_size]
+        train_x, train_y = loaded.train.x, loaded.train.y
         if config.train_size is not None:
             if config.train_size > len(train_x):
                 raise ValueError(f"train_size {config.train_size} exceeds the {len(train_x)} "
                                  f"training examples of {config.dataset}")
             train_x, train_y = train_x[:config.train_size], train_y[:config.train_size]
         fit_x = train_x
-        n_inputs, n_classes = data.n_inputs, data.n_classes
     if config.monitor_size > len(test_x):
         raise ValueError(
             f"monitor_size {config.monitor_size} exceeds the {len(test_x)} test examples"
@@ -187,10 +173,11 @@ def load_training_data(config: BundleConfig, device: torch.device,
     if standardize:
         train_x, valid_x, test_x = (standardize(x) for x in (train_x, valid_x, test_x))
     source: MinibatchSource = (
-        ShapesetSource(config, device, position, standardize) if stream
+        StreamSource(data.stream(config.seed, config.batch_size, config.pixel_range, device,
+                                 position), standardize) if stream
         else ShuffledSource(train_x, train_y, config.batch_size, order_seed, position))
     return TrainingData(
-        name=config.dataset, n_inputs=n_inputs, n_classes=n_classes,
+        name=config.dataset, n_inputs=valid_x.shape[1], n_classes=data.n_classes,
         valid_x=valid_x, valid_y=valid_y, test_x=test_x, test_y=test_y,
         monitor_x=test_x[:config.monitor_size], monitor_y=test_y[:config.monitor_size],
         train_eval_x=train_x[:config.valid_size], train_eval_y=train_y[:config.valid_size],
