@@ -5,7 +5,8 @@ about it. Add one with a single registration, e.g.
 
     @ACTIVATIONS.register("gelu")
     def _gelu() -> Activation:
-        return Activation("gelu", lambda s: torch.nn.functional.gelu(s))
+        return Activation("gelu", lambda s: torch.nn.functional.gelu(s), label="GELU",
+                          family="smooth", color="#8c613c")
 
 (`torch` is imported lazily, so the function names torch's op inside a lambda: building an
 activation, which planning does to check and canonicalize specs, must not load torch.)
@@ -36,14 +37,23 @@ SELU_LAMBDA = 1.0507009873554804934193349852946
 SELU_ALPHA = 1.6732632423543772848170429916717
 
 
+#: Activation families: "sigmoid" (bounded, saturating: sigmoid, tanh, softsign), "relu"
+#: (piecewise linear with a zero or leaky half: units can die), "smooth" (ELU, SELU),
+#: "maxout", "linear".
+FAMILIES = ("sigmoid", "relu", "smooth", "maxout", "linear")
+
+
 @dataclass(frozen=True, eq=False)
 class Activation:
-    """An elementwise nonlinearity z = f(s) with the metadata the monitor uses.
+    """An elementwise nonlinearity z = f(s), with what the monitor and the figures use.
 
     Attributes:
-        name: the spec that built it, e.g. "leaky_relu:0.2".
+        name: the spec that built it, in its one spelling, e.g. "leaky_relu:0.2".
         fn: maps pre-activations s of any shape to activations z of the same shape.
-        relu_family: True when units can die (output exactly zero on a half-line).
+        label: how figures and the report name it ("Tanh", "Leaky ReLU 0.2").
+        family: one of FAMILIES.
+        color: its colour where figures compare activations (a hex string; None: figures
+            pick a stable one from the name). Figures order activations as registered.
         value_range: the interval the outputs lie in (used for histogram bin edges).
         pieces: linear pieces per unit (maxout): `fn` maps (..., n * pieces) to (..., n);
             1 for elementwise activations.
@@ -51,15 +61,28 @@ class Activation:
             member and layer (`fn` uses this initial value); None otherwise.
         random_slopes: RReLU: (lower, upper) of the negative slope drawn per element while
             training (`fn` is the evaluation form, slope (lower + upper) / 2); None otherwise.
+
+    Saturation (`saturated`) is derived from f' for every activation alike.
     """
 
     name: str
     fn: Callable[[torch.Tensor], torch.Tensor]
-    relu_family: bool = False
+    label: str
+    family: str
+    color: str | None = None
     value_range: tuple[float, float] = field(default=(-math.inf, math.inf))
     pieces: int = 1
     learnable_slope: float | None = None
     random_slopes: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"activation family must be one of {FAMILIES}, got {self.family!r}")
+
+    @property
+    def relu_family(self) -> bool:
+        """True when units can die (output exactly zero, or leak, on a half-line)."""
+        return self.family == "relu"
 
     @property
     def elementwise(self) -> bool:
@@ -94,31 +117,33 @@ class Activation:
 ACTIVATIONS: Registry[Activation] = Registry("activation")
 
 
-@ACTIVATIONS.register("identity")
-def _identity() -> Activation:
-    return Activation("identity", lambda s: s)
-
-
+# Registered in the order figures show them.
 @ACTIVATIONS.register("sigmoid")
 def _sigmoid() -> Activation:
-    return Activation("sigmoid", lambda s: torch.sigmoid(s), value_range=(0.0, 1.0))
+    return Activation("sigmoid", lambda s: torch.sigmoid(s), "Sigmoid", "sigmoid", "#595959",
+                      value_range=(0.0, 1.0))
 
 
 @ACTIVATIONS.register("tanh")
 def _tanh() -> Activation:
-    return Activation("tanh", lambda s: torch.tanh(s), value_range=(-1.0, 1.0))
+    return Activation("tanh", lambda s: torch.tanh(s), "Tanh", "sigmoid", "#d55e00",
+                      value_range=(-1.0, 1.0))
 
 
 @ACTIVATIONS.register("softsign")
 def _softsign() -> Activation:
-    return Activation("softsign", lambda s: torch.nn.functional.softsign(s),
-                      value_range=(-1.0, 1.0))
+    return Activation("softsign", lambda s: torch.nn.functional.softsign(s), "Softsign",
+                      "sigmoid", "#cc78bc", value_range=(-1.0, 1.0))
 
 
 @ACTIVATIONS.register("relu")
 def _relu() -> Activation:
-    return Activation("relu", lambda s: torch.relu(s), relu_family=True,
+    return Activation("relu", lambda s: torch.relu(s), "ReLU", "relu", "#0173b2",
                       value_range=(0.0, math.inf))
+
+
+#: Colours of the two leaks the trick studies compare; other leaks get a stable one.
+_LEAKY_COLORS = {0.01: "#029e73", 0.2: "#de8f05"}
 
 
 @ACTIVATIONS.register("leaky_relu")
@@ -129,24 +154,54 @@ def _leaky_relu(slope: float = 0.01) -> Activation:
     return Activation(
         f"leaky_relu:{format_value(slope)}",
         lambda s: torch.nn.functional.leaky_relu(s, negative_slope=slope),
-        relu_family=True,
+        f"Leaky ReLU {format_value(slope)}", "relu", _LEAKY_COLORS.get(slope),
     )
+
+
+@ACTIVATIONS.register("prelu")
+def _prelu(init: float = 0.25) -> Activation:
+    """He et al. (2015): max(0, s) + a min(0, s), a learnable per member and layer (torch's
+    nn.PReLU(num_parameters=1, init=0.25)); never weight-decayed, as torch's docs advise."""
+    init = float(init)
+    default = init == 0.25
+    return Activation("prelu" if default else f"prelu:{format_value(init)}",
+                      lambda s: torch.where(s >= 0, s, init * s),
+                      "PReLU" if default else f"PReLU {format_value(init)}", "relu", "#ca9161",
+                      learnable_slope=init)
+
+
+@ACTIVATIONS.register("rrelu")
+def _rrelu(lower: float = 1.0 / 8, upper: float = 1.0 / 3) -> Activation:
+    """Xu et al. (2015): negative slope ~ U(lower, upper) per element in training, the mean
+    slope at evaluation (torch.nn.RReLU defaults 1/8, 1/3)."""
+    lower, upper = float(lower), float(upper)
+    if not 0 <= lower <= upper < 1:
+        raise ValueError(f"rrelu needs 0 <= lower <= upper < 1, got {lower}, {upper}")
+    default = (lower, upper) == (1.0 / 8, 1.0 / 3)
+    arguments = f"{format_value(lower)},{format_value(upper)}"
+    mean = (lower + upper) / 2
+    return Activation("rrelu" if default else f"rrelu:{arguments}",
+                      lambda s: torch.where(s >= 0, s, mean * s),
+                      "RReLU" if default else f"RReLU {arguments}", "relu", "#ece133",
+                      random_slopes=(lower, upper))
 
 
 @ACTIVATIONS.register("elu")
 def _elu(alpha: float = 1.0) -> Activation:
     alpha = float(alpha)
+    default = alpha == 1.0
     return Activation(
-        "elu" if alpha == 1.0 else f"elu:{format_value(alpha)}",
+        "elu" if default else f"elu:{format_value(alpha)}",
         lambda s: torch.nn.functional.elu(s, alpha=alpha),
+        "ELU" if default else f"ELU {format_value(alpha)}", "smooth", "#fbafe4",
         value_range=(-alpha, math.inf),
     )
 
 
 @ACTIVATIONS.register("selu")
 def _selu() -> Activation:
-    return Activation("selu", lambda s: torch.nn.functional.selu(s),
-                      value_range=(-SELU_LAMBDA * SELU_ALPHA, math.inf))
+    return Activation("selu", lambda s: torch.nn.functional.selu(s), "SELU", "smooth",
+                      "#56b4e9", value_range=(-SELU_LAMBDA * SELU_ALPHA, math.inf))
 
 
 @ACTIVATIONS.register("maxout")
@@ -158,29 +213,10 @@ def _maxout(pieces: int = 2) -> Activation:
     """
     if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 2:
         raise ValueError(f"maxout needs an integer number of pieces >= 2, got {pieces!r}")
-    return Activation(f"maxout:{pieces}",
-                      lambda s: s.unflatten(-1, (-1, pieces)).amax(-1), pieces=pieces)
+    return Activation(f"maxout:{pieces}", lambda s: s.unflatten(-1, (-1, pieces)).amax(-1),
+                      f"Maxout k={pieces}", "maxout", "#949494", pieces=pieces)
 
 
-@ACTIVATIONS.register("prelu")
-def _prelu(init: float = 0.25) -> Activation:
-    """He et al. (2015): max(0, s) + a min(0, s), a learnable per member and layer (torch's
-    nn.PReLU(num_parameters=1, init=0.25)); never weight-decayed, as torch's docs advise."""
-    init = float(init)
-    return Activation("prelu" if init == 0.25 else f"prelu:{format_value(init)}",
-                      lambda s: torch.where(s >= 0, s, init * s), relu_family=True,
-                      learnable_slope=init)
-
-
-@ACTIVATIONS.register("rrelu")
-def _rrelu(lower: float = 1.0 / 8, upper: float = 1.0 / 3) -> Activation:
-    """Xu et al. (2015): negative slope ~ U(lower, upper) per element in training, the mean
-    slope at evaluation (torch.nn.RReLU defaults 1/8, 1/3)."""
-    lower, upper = float(lower), float(upper)
-    if not 0 <= lower <= upper < 1:
-        raise ValueError(f"rrelu needs 0 <= lower <= upper < 1, got {lower}, {upper}")
-    name = ("rrelu" if (lower, upper) == (1.0 / 8, 1.0 / 3)
-            else f"rrelu:{format_value(lower)},{format_value(upper)}")
-    mean = (lower + upper) / 2
-    return Activation(name, lambda s: torch.where(s >= 0, s, mean * s), relu_family=True,
-                      random_slopes=(lower, upper))
+@ACTIVATIONS.register("identity")
+def _identity() -> Activation:
+    return Activation("identity", lambda s: s, "Identity", "linear")
