@@ -99,7 +99,7 @@ def test_disk_full_during_a_checkpoint_is_one_line_and_leaves_no_partial_file(tm
                            disk / "run.ckpt")
     stdout, _, listing = result.stdout.partition("--\n")
     line = one_error_line(result)
-    assert "No space left on device" in line and "free disk space" in line
+    assert "no space left on device" in line and "free disk space" in line
     assert listing.split() == [], listing  # no partial checkpoint left on the full disk
     assert not (tmp_path / "run").exists()
 

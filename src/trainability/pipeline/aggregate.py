@@ -14,18 +14,17 @@ claims read those rows.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 
 from trainability import SCHEMA_VERSION
+from trainability.atomic import replacing
 from trainability.pipeline.select import final_metrics, select_rates
+from trainability.results import RUN_TABLES, columns, read_table, write_table
 from trainability.train.outputs import read_run
 
-TABLES = ("runs", "curves", "layer_stats", "histograms")
-CONFIG_KEYS = ("activation", "initializer", "lr", "init_seed", "dataset", "depth", "width")
+TABLES = ("runs", *RUN_TABLES)
 
 
 def _run_rows(run_dir: Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
@@ -67,19 +66,22 @@ def aggregate(run_dirs: list[str | Path], out_dir: str | Path) -> Path:
         collected["runs"].append(runs)
         for name, frame in tables.items():
             collected[name].append(frame)
-    staging = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for name, frames in collected.items():
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        frame.to_parquet(staging / f"{name}.parquet", index=False)
-    (staging / "schema.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION}) + "\n")
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    staging.rename(out_dir)
+    with replacing(out_dir, folder=True, advice="choose a writable results folder") as staging:
+        for name, frames in collected.items():
+            frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+                columns=list(columns(name, aggregated=True)))
+            write_table(frame, staging / f"{name}.parquet", name, aggregated=True)
+        (staging / "schema.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION})
+                                             + "\n")
     return out_dir
 
 
+#: What to do with aggregated tables of another schema version.
+REAGGREGATE = "rebuild them: snakemake --forcerun aggregate (or trainability aggregate)"
+
+
 def load_tables(tables_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """The four aggregated tables, checked against the schema (SchemaError: one line)."""
     tables_dir = Path(tables_dir)
-    return {name: pd.read_parquet(tables_dir / f"{name}.parquet") for name in TABLES}
+    return {name: read_table(tables_dir / f"{name}.parquet", name, aggregated=True,
+                             rebuild=REAGGREGATE) for name in TABLES}

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from trainability import SCHEMA_VERSION
-from trainability.train.outputs import OutputError
+from trainability.atomic import OutputError, partial_name, write_bytes
 
 
 @dataclass
@@ -60,10 +60,6 @@ def default_path(out_dir: str | Path) -> Path:
     return out_dir.with_name(out_dir.name + ".ckpt")
 
 
-def _partial_name(path: Path, pid: int) -> Path:
-    return path.with_name(f".{path.name}.partial-{pid}")
-
-
 def check_writable(path: Path) -> None:
     """OutputError (one line) now, before any training, if checkpoints cannot be saved at
     `path`: its folder cannot be made, is not a folder, or is read-only; or it is a folder."""
@@ -71,7 +67,7 @@ def check_writable(path: Path) -> None:
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "is a folder")
         path.parent.mkdir(parents=True, exist_ok=True)
-        probe = _partial_name(path, os.getpid())
+        probe = partial_name(path)
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
@@ -100,29 +96,13 @@ def _alive(pid: int) -> bool:
 
 
 def save(checkpoint: Checkpoint, path: Path) -> None:
-    """Write `checkpoint` to `path` atomically: to a temporary file, then renamed over it.
-
-    Raises OutputError (one line) when the file cannot be written (a full disk); the
-    temporary file is removed and the previous checkpoint, if any, stays intact.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = _partial_name(path, os.getpid())
-    try:
-        # Serialized in memory first: torch's own writer turns a full disk into "unexpected
-        # pos ...", whereas a plain write raises OSError with its errno.
-        buffer = io.BytesIO()
-        torch.save({"schema_version": SCHEMA_VERSION, **vars(checkpoint)}, buffer)
-        partial.write_bytes(buffer.getbuffer())
-        os.replace(partial, path)
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        advice = ("free disk space and rerun to resume from the last checkpoint"
-                  if error.errno in (errno.ENOSPC, errno.EDQUOT) else
-                  "choose a writable --checkpoint file")
-        raise OutputError(f"cannot save checkpoint {path}: {error.strerror}; {advice}") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    """Write `checkpoint` to `path` atomically (trainability.atomic): a failed save (a full
+    disk) raises OutputError in one line and leaves the previous checkpoint intact."""
+    # Serialized in memory first: torch's own writer turns a full disk into "unexpected
+    # pos ...", whereas a plain write raises OSError with its errno.
+    buffer = io.BytesIO()
+    torch.save({"schema_version": SCHEMA_VERSION, **vars(checkpoint)}, buffer)
+    write_bytes(path, buffer.getbuffer(), advice="choose a writable --checkpoint file")
 
 
 #: What torch.load raises on a truncated or corrupt file.

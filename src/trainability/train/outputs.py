@@ -13,24 +13,23 @@ leaves a folder that looks complete.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from trainability import SCHEMA_VERSION
+from trainability.atomic import OutputError, replacing
+from trainability.results import RUN_TABLES, read_table, write_table
 
-RUN_FILES = ("run.json", "curves.parquet", "layer_stats.parquet", "histograms.parquet")
+RUN_FILES = ("run.json", *(f"{name}.parquet" for name in RUN_TABLES))
+#: What to do with a run folder of another schema version.
+RETRAIN = "train it again (delete the folder, or pass --overwrite)"
 
-
-class OutputError(RuntimeError):
-    """The run folder cannot be written; the message says what to do."""
+__all__ = ["RUN_FILES", "OutputError", "check_writable", "member_columns", "read_run",
+           "write_run"]
 
 
 def check_writable(out_dir: Path, overwrite: bool) -> None:
@@ -70,58 +69,31 @@ def member_columns(config: dict[str, Any], members: list[dict[str, Any]]) -> pd.
     return frame
 
 
-def _write_table(frame: pd.DataFrame, path: Path, metadata: dict[str, Any]) -> None:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    extra = {b"trainability": json.dumps(metadata).encode()}
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
-    pq.write_table(table, path, compression="zstd")
-
-
 def write_run(out_dir: Path, run_info: dict[str, Any], tables: dict[str, pd.DataFrame],
               overwrite: bool) -> Path:
     """Write run.json and the tables into `out_dir` atomically; return `out_dir`."""
     run_info = {"schema_version": SCHEMA_VERSION, **run_info}
     members = member_columns(run_info["config"], run_info["members"])
-    metadata = {"schema_version": SCHEMA_VERSION, "provenance": run_info["provenance"]}
-    staging = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    metadata = {"provenance": run_info["provenance"]}
+    advice = "choose a writable --out (a checkpoint, if any, resumes training)"
+    with replacing(out_dir, folder=True, advice=advice) as staging:
         for name, frame in tables.items():
-            _write_table(members.merge(frame, on="member", how="right"),
-                         staging / f"{name}.parquet", metadata)
+            write_table(members.merge(frame, on="member", how="right"),
+                        staging / f"{name}.parquet", name, aggregated=False, metadata=metadata)
         (staging / "run.json").write_text(json.dumps(run_info, indent=2, default=str) + "\n")
-        if out_dir.exists():
-            if not overwrite:
-                raise OutputError(f"{out_dir} appeared while training; pass --overwrite")
-            retired = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(retired)
-            staging.rename(out_dir)
-            shutil.rmtree(retired)
-        else:
-            staging.rename(out_dir)
-    except OSError as error:  # pyarrow's IO errors are OSErrors too, often without errno
-        shutil.rmtree(staging, ignore_errors=True)
-        full = (error.errno in (errno.ENOSPC, errno.EDQUOT)
-                or "No space left on device" in str(error))
-        reason = "no space left on device" if full else (error.strerror or str(error))
-        advice = ("free disk space and rerun (a checkpoint, if any, resumes training)" if full
-                  else "choose a writable --out")
-        raise OutputError(f"cannot write run folder {out_dir}: {' '.join(reason.split())}; "
-                          f"{advice}") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        if out_dir.exists() and not overwrite:
+            raise OutputError(f"{out_dir} appeared while training; pass --overwrite")
     return out_dir
 
 
 def read_run(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    """(run.json contents, {table name: DataFrame}) of a finished run folder."""
+    """(run.json contents, {table name: DataFrame}) of a finished run folder; OutputError
+    for an unfinished one, SchemaError for one of another schema version."""
     run_dir = Path(run_dir)
     missing = [name for name in RUN_FILES if not (run_dir / name).exists()]
     if missing:
         raise OutputError(f"{run_dir} is not a finished run (missing {', '.join(missing)})")
     info = json.loads((run_dir / "run.json").read_text())
-    tables = {name.removesuffix(".parquet"): pd.read_parquet(run_dir / name)
-              for name in RUN_FILES if name.endswith(".parquet")}
+    tables = {name: read_table(run_dir / f"{name}.parquet", name, aggregated=False,
+                               rebuild=RETRAIN) for name in RUN_TABLES}
     return info, tables
