@@ -19,3 +19,32 @@ def small_bundle() -> BundleConfig:
         members=(MemberConfig("tanh", "standard", 0.05, 0),
                  MemberConfig("tanh", "normalized", 0.05, 0)),
     )
+
+
+#: Values fabricated tables get for the declared columns they leave out.
+FABRICATED_DEFAULTS = {"trick": "none", "budget": "preset", "inputs": "raw", "protocol": True,
+                       "schema_version": 2, "batch_size": 10, "data_seed": 0, "member": 0,
+                       "init_seed": 0, "lr": 0.1, "updates": 0, "eval_every": 1}
+
+
+def write_tables(tables, folder, aggregated=True):
+    """Write hand-made tables the way the suite does (trainability.results.write_table), the
+    declared columns they leave out filled with FABRICATED_DEFAULTS or missing values."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from trainability.results import columns, write_table
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        declared = columns(name, aggregated)
+        filled = frame.copy()
+        for column, kind in declared.items():
+            if column not in filled:
+                missing = {"int": 0, "bool": False, "float": float("nan"), "Int": pd.NA,
+                           "str": None}[kind]
+                filled[column] = FABRICATED_DEFAULTS.get(column, missing)
+        write_table(filled[[c for c in declared]], folder / f"{name}.parquet", name, aggregated)
+    return folder

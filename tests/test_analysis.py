@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from conftest import write_tables
 from trainability.analysis import (
     BOLD_RULE,
     CLAIMS,
@@ -456,10 +457,7 @@ def test_claim_decorator_registers_and_rejects_duplicates(monkeypatch):
 
 def test_writers_produce_valid_csv_and_json(tmp_path):
     tables = paper_table(("shapeset",), seeds=2)
-    tables_dir = tmp_path / "tables"
-    tables_dir.mkdir()
-    for name, frame in tables.items():
-        frame.to_parquet(tables_dir / f"{name}.parquet", index=False)
+    tables_dir = write_tables(tables, tmp_path / "tables")
     csv = write_table1(tables_dir, tmp_path / "out" / "table1.csv")
     frame = pd.read_csv(csv)
     assert len(frame) == 20 and frame["bold"].dtype == bool

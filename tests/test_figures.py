@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import write_tables
 from trainability.figures import FIGURES, MissingData, paper, render_figure, render_figures, savefig
 from trainability.figures.cost_surface import (
     SurfaceSetup,
@@ -132,10 +133,7 @@ def tables() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def tables_dir(tmp_path_factory, tables) -> Path:
-    out = tmp_path_factory.mktemp("tables")
-    for name, frame in tables.items():
-        frame.to_parquet(out / f"{name}.parquet", index=False)
-    return out
+    return write_tables(tables, tmp_path_factory.mktemp("tables"))
 
 
 @pytest.fixture(scope="module")
@@ -184,8 +182,7 @@ def test_missing_configuration_is_named(tables, tmp_path):
     with pytest.raises(MissingData, match=r"tanh with normalized init"):
         paper.fig_jacobian(without)
     # render_figures records the reason instead of failing; other figures still render.
-    for name, frame in without.items():
-        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    write_tables(without, tmp_path)
     results = render_figures(tmp_path, tmp_path / "out", ["fig6", "fig3"])
     assert isinstance(results["fig6"], str) and "normalized" in results["fig6"]
     assert isinstance(results["fig3"], list)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import write_tables
 from trainability.figures import FIGURES, MissingData, paper, render_figures, tricks
 from trainability.figures.registry import TRICK_FIGURES
 
@@ -136,8 +137,7 @@ def _texts(fig) -> list[str]:
 # ---- rendering ----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", TRICK_FIGURES)
 def test_each_trick_figure_renders_a_png(tables, tmp_path, name):
-    for frame_name, frame in tables.items():
-        frame.to_parquet(tmp_path / f"{frame_name}.parquet", index=False)
+    write_tables(tables, tmp_path)
     result = render_figures(tmp_path, tmp_path / "out", [name])[name]
     assert not isinstance(result, str), f"{name} not drawn: {result}"
     png, svg = result
@@ -151,8 +151,7 @@ def test_missing_rows_raise_missing_data_with_a_reason(name, tmp_path):
     empty = fabricate(depth_study=False, activation_study=False)
     with pytest.raises(MissingData, match=r"needs .*"):
         FIGURES[name].function(empty)
-    for frame_name, frame in empty.items():
-        frame.to_parquet(tmp_path / f"{frame_name}.parquet", index=False)
+    write_tables(empty, tmp_path)
     reason = render_figures(tmp_path, tmp_path / "out", [name])[name]
     assert isinstance(reason, str) and reason.startswith("needs")
 

@@ -193,10 +193,11 @@ def _load(tables_dir: str | Path | None) -> dict[str, pd.DataFrame] | str:
     if tables_dir is None:
         return "no tables directory given"
     from trainability.pipeline.aggregate import load_tables
+    from trainability.results import SchemaError
 
     try:
         return load_tables(tables_dir)
-    except (FileNotFoundError, OSError) as error:
+    except (OSError, SchemaError) as error:
         return f"cannot read the tables in {tables_dir}: {error}"
 
 
