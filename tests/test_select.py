@@ -5,9 +5,10 @@ import math
 
 import pytest
 
-from trainability.pipeline.aggregate import aggregate, load_tables
+from trainability.pipeline.aggregate import aggregate
 from trainability.pipeline.plan import with_selected_rates
 from trainability.pipeline.select import read_selection, select_rates, write_selection
+from trainability.results import read_tables as load_tables
 from trainability.train.config import BundleConfig, MemberConfig
 from trainability.train.outputs import read_run
 from trainability.train.trainer import train_bundle

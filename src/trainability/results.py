@@ -130,6 +130,17 @@ def read_table(path: str | Path, table: str, aggregated: bool, rebuild: str) -> 
                           f"{SCHEMA_VERSION} ({error}); {rebuild}") from None
 
 
+#: The tables of an aggregated tables folder, and what to do with one of another version.
+AGGREGATED_TABLES = ("runs", *RUN_TABLES)
+REAGGREGATE = "rebuild them: snakemake --forcerun aggregate (or trainability aggregate)"
+
+
+def read_tables(tables_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """The aggregated tables in `tables_dir`, each checked against the schema."""
+    return {name: read_table(Path(tables_dir) / f"{name}.parquet", name, aggregated=True,
+                             rebuild=REAGGREGATE) for name in AGGREGATED_TABLES}
+
+
 # ---- upgrades of older versions ----------------------------------------------------------------
 #: Axis columns that version-1 tables written before the trick axis lack, and their value.
 _V1_AXIS_DEFAULTS = {"trick": "none", "budget": "preset", "inputs": "raw", "train_size": None}

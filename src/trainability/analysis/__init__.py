@@ -1,6 +1,6 @@
 """Analysis layer: Table 1 (ours vs the paper) and the claims ledger.
 
-    from trainability.pipeline.aggregate import load_tables
+    from trainability.results import read_tables as load_tables
     from trainability.analysis import table1, table1_markdown, evaluate_claims
 
     tables = load_tables("results/tables")

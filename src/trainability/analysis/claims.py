@@ -3,7 +3,7 @@
 Each claim is registered with the `claim` decorator, which records its id, its text and its
 decision rule (a sentence built from the named threshold constants below, so the rule
 printed in the ledger is the rule the code applies). The decorated function receives the
-aggregate tables (`trainability.pipeline.aggregate.load_tables`) plus optional keyword
+aggregate tables (`trainability.results.read_tables`) plus optional keyword
 options and returns `(verdict, evidence, numbers)`; the decorator wraps that into a
 `Verdict`. Verdicts are "supported", "not supported" or "inconclusive"; a claim is
 inconclusive, with the reason in `evidence`, when the configuration it needs is absent or
@@ -230,7 +230,7 @@ def write_claims(tables_dir: str | Path, out_json: str | Path,
                  ids: Iterable[str] | None = None,
                  options: Mapping[str, Mapping[str, Any]] | None = None) -> Path:
     """Evaluate the ledger on the tables in `tables_dir`; write JSON atomically."""
-    from trainability.pipeline.aggregate import load_tables
+    from trainability.results import read_tables as load_tables
 
     verdicts = evaluate_claims(load_tables(tables_dir), ids=ids, options=options)
     counts = {o: sum(v.verdict == o for v in verdicts) for o in OUTCOMES}

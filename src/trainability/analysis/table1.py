@@ -150,7 +150,7 @@ def table1(tables: Mapping[str, pd.DataFrame], depth: int = TABLE1_DEPTH,
     """Table 1, tidy (see the module docstring for every column and the bold rule).
 
     Args:
-        tables: the aggregate tables (`trainability.pipeline.aggregate.load_tables`).
+        tables: the aggregate tables (`trainability.results.read_tables`).
         depth: hidden layers of the Softsign and Tanh rows (the paper: 5).
         sigmoid_depth: hidden layers of the Sigmoid row (UNCONFIRMED in the paper; 5 or 4).
         alpha: significance level of the bold rule (the paper: 0.005).
@@ -201,7 +201,7 @@ def table1(tables: Mapping[str, pd.DataFrame], depth: int = TABLE1_DEPTH,
 
 def write_table1(tables_dir: str | Path, out_csv: str | Path, **kwargs) -> Path:
     """Compute Table 1 from the tables in `tables_dir` and write it as CSV, atomically."""
-    from trainability.pipeline.aggregate import load_tables
+    from trainability.results import read_tables as load_tables
 
     frame = table1(load_tables(tables_dir), **kwargs)
     return atomic_write_text(out_csv, frame.to_csv(index=False))

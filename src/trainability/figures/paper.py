@@ -1,6 +1,6 @@
 """One function per figure of Glorot & Bengio (2010), each `figN(tables) -> Figure`.
 
-`tables` is the dict of tidy DataFrames from `trainability.pipeline.aggregate.load_tables`
+`tables` is the dict of tidy DataFrames from `trainability.results.read_tables`
 (runs, curves, layer_stats, histograms). A configuration's network is picked by
 `select_network`: the protocol row (the learning rate the protocol selected) of the
 configuration on the dataset, at the largest width present, with the smallest init_seed.

@@ -192,8 +192,8 @@ def _load(tables_dir: str | Path | None) -> dict[str, pd.DataFrame] | str:
     """The tables, or the reason they cannot be read."""
     if tables_dir is None:
         return "no tables directory given"
-    from trainability.pipeline.aggregate import load_tables
     from trainability.results import SchemaError
+    from trainability.results import read_tables as load_tables
 
     try:
         return load_tables(tables_dir)

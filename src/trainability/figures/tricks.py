@@ -1,6 +1,6 @@
 """Figures of the trick axis (issue 5, reference sec. 6 and claims S1-S14).
 
-From the tables (`trainability.pipeline.aggregate.load_tables`), protocol networks only:
+From the tables (`trainability.results.read_tables`), protocol networks only:
 
 - `tricks_heatmap`: final test error over depth x trick of the depth sweep (tricks run at
   three depths or more), rows of panels = datasets, columns = (activation, initializer),

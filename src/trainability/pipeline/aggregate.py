@@ -21,10 +21,8 @@ import pandas as pd
 from trainability import SCHEMA_VERSION
 from trainability.atomic import replacing
 from trainability.pipeline.select import final_metrics, select_rates
-from trainability.results import RUN_TABLES, columns, read_table, write_table
+from trainability.results import AGGREGATED_TABLES, columns, write_table
 from trainability.train.outputs import read_run
-
-TABLES = ("runs", *RUN_TABLES)
 
 
 def _run_rows(run_dir: Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
@@ -60,7 +58,7 @@ def _run_rows(run_dir: Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
 def aggregate(run_dirs: list[str | Path], out_dir: str | Path) -> Path:
     """Write the four tables for `run_dirs` into `out_dir` (replaced atomically)."""
     out_dir = Path(out_dir)
-    collected: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    collected: dict[str, list[pd.DataFrame]] = {name: [] for name in AGGREGATED_TABLES}
     for run_dir in sorted(Path(d) for d in run_dirs):
         runs, tables = _run_rows(run_dir)
         collected["runs"].append(runs)
@@ -74,14 +72,3 @@ def aggregate(run_dirs: list[str | Path], out_dir: str | Path) -> Path:
         (staging / "schema.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION})
                                              + "\n")
     return out_dir
-
-
-#: What to do with aggregated tables of another schema version.
-REAGGREGATE = "rebuild them: snakemake --forcerun aggregate (or trainability aggregate)"
-
-
-def load_tables(tables_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """The four aggregated tables, checked against the schema (SchemaError: one line)."""
-    tables_dir = Path(tables_dir)
-    return {name: read_table(tables_dir / f"{name}.parquet", name, aggregated=True,
-                             rebuild=REAGGREGATE) for name in TABLES}

@@ -127,6 +127,12 @@ def register(cls: type[Trick]) -> type[Trick]:
     return cls
 
 
+def optimizer_kinds() -> tuple[str, ...]:
+    """The optimizer rules a member may use: plain SGD, then those of registered tricks."""
+    kinds = (TRICKS.factory(name).optimizer_kind for name in TRICKS.registered())
+    return (OptimizerChoice().kind, *(kind for kind in kinds if kind is not None))
+
+
 def positive(name: str, value: float, upper: float = math.inf) -> float:
     """`value` as a float in (0, upper), or ValueError naming `name`."""
     value = float(value)

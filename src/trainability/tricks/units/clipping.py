@@ -1,0 +1,122 @@
+"""clip_norm:<c> and clip_value:<c>: per-member gradient clipping, torch.nn.utils semantics.
+
+clip_norm scales all of member k's gradients by min(1, c / (n_k + 1e-6)), n_k the 2-norm of
+all of them together (torch.nn.utils.clip_grad_norm_ applied to that member alone, not to the
+bundle); clip_value clamps every gradient entry to [-c, c] (clip_grad_value_). Clipping acts
+on the whole gradient (loss plus L1 penalty), before the optimizer adds weight decay. A member
+uses one of the two.
+
+Nothing here reads a tensor value on the host, so clipping never stalls a GPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trainability.lazy import lazy_import
+from trainability.tricks.base import Trick, TrickHooks, positive, register, rows
+
+torch = lazy_import("torch")
+
+
+class Clipping(Trick):
+    """A gradient clipping rule; a member uses at most one."""
+
+    def check(self, tricks, depth=None, activation=None) -> None:
+        rules = [u.name for u in tricks.units if isinstance(u, Clipping)]
+        if len(rules) > 1:
+            raise ValueError(f"use {' or '.join(rules)}, not both")
+
+
+@register
+@dataclass(frozen=True)
+class ClipNorm(Clipping):
+    """Attributes: max_norm: the largest total gradient norm of the member."""
+
+    name = "clip_norm"
+    label = "Clip norm"
+    color = "#d55e00"
+    max_norm: float
+
+    def __post_init__(self) -> None:
+        self._set(max_norm=positive("clip_norm", self.max_norm))
+
+    @classmethod
+    def hooks(cls, net, members) -> ClipHooks:
+        return ClipHooks(net, members, lambda c: c.max_norm, clip_grad_norm_)
+
+
+@register
+@dataclass(frozen=True)
+class ClipValue(Clipping):
+    """Attributes: clip: the largest absolute gradient entry."""
+
+    name = "clip_value"
+    label = "Clip value"
+    color = "#cc78bc"
+    clip: float
+
+    def __post_init__(self) -> None:
+        self._set(clip=positive("clip_value", self.clip))
+
+    @classmethod
+    def hooks(cls, net, members) -> ClipHooks:
+        return ClipHooks(net, members, lambda c: c.clip, clip_grad_value_)
+
+
+class ClipHooks(TrickHooks):
+    """Applies `rule(grads, thresholds)` to each contiguous run of clipping members, through
+    views of their rows (members without clipping are not touched)."""
+
+    def __init__(self, net, members, threshold, rule):
+        super().__init__(net, members)
+        self.threshold = self.per_member(threshold, absent=float("inf"))  # (K,)
+        self.rule = rule
+        self.member_runs = self.runs()
+
+    def clip(self, grads):
+        for run in self.member_runs:
+            self.rule([g[run] for g in grads], self.threshold[run])
+
+
+def member_norms(grads: list[torch.Tensor]) -> torch.Tensor:
+    """Each member's total 2-norm over all of its gradients: list of (K, ...) -> (K,)."""
+    if not grads:
+        raise ValueError("member_norms needs at least one gradient tensor")
+    per_tensor = torch.stack(
+        [torch.linalg.vector_norm(g.reshape(g.shape[0], -1), dim=1) for g in grads], dim=1)
+    return torch.linalg.vector_norm(per_tensor, dim=1)  # (K,)
+
+
+def clip_grad_norm_(grads: list[torch.Tensor], max_norm: torch.Tensor) -> torch.Tensor:
+    """Clip each member's gradients by its own total norm, in place.
+
+    torch.nn.utils.clip_grad_norm_'s formula per member k: with n_k the 2-norm of all of
+    grads[i][k] together, every grads[i][k] is multiplied by min(1, max_norm[k] / (n_k + 1e-6)).
+
+    Args:
+        grads: list of (K, ...) gradients, modified in place.
+        max_norm: (K,); inf leaves that member's gradients untouched.
+
+    Returns:
+        (K,) total norms before clipping.
+    """
+    norms = member_norms(grads)
+    max_norm = max_norm.to(device=norms.device, dtype=norms.dtype)
+    scale = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
+    scale = torch.where(torch.isinf(max_norm), torch.ones_like(scale), scale)
+    for g in grads:
+        g.mul_(rows(scale, g.dim()).to(g.dtype))
+    return norms
+
+
+def clip_grad_value_(grads: list[torch.Tensor], clip: torch.Tensor) -> None:
+    """Clamp member k's gradients to [-clip[k], clip[k]], in place (torch's clip_grad_value_).
+
+    Args:
+        grads: list of (K, ...) gradients.
+        clip: (K,); inf leaves that member's gradients untouched.
+    """
+    for g in grads:
+        bound = rows(clip.to(device=g.device, dtype=g.dtype), g.dim())
+        g.clamp_(min=-bound, max=bound)
