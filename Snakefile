@@ -9,6 +9,7 @@ configfile: "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/plan.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/report.smk"
@@ -18,7 +19,8 @@ report: "workflow/report/workflow.rst"
 
 
 onstart:
-    print(f"trainability: scale={config['scale']}, datasets={DATASETS}, {len(JOBS)} training jobs")
+    print(f"trainability: scale={config['scale']}, datasets={DATASETS}, "
+          f"{len(PLAN.jobs)} training jobs")
 
 
 onsuccess:

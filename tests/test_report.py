@@ -15,7 +15,7 @@ import pytest
 
 from trainability.analysis.table1 import table1
 from trainability.figures import FIGURES
-from trainability.pipeline.commands import _placeholder_figure
+from trainability.figures.placeholder import placeholder_figure as _placeholder_figure
 from trainability.pipeline.settings import resolve_budget
 from trainability.report import build_report
 

@@ -25,7 +25,15 @@ def bundle(members=1, **fields):
 
 
 def job_bundle(config, name):
-    return plan.bundle_config(config, plan.job_by_name(config, name))
+    """A sweep job's bundle."""
+    return plan.plan(config).job(name).bundle()
+
+
+def requested(config, name, speed=resources.CPU_MEASURED):
+    """(runtime minutes, memory MB) the workflow asks for job `name`, sweep or seeds."""
+    job = plan.plan(config).job(name)
+    return (resources.runtime_minutes(job.sweep, speed, members=job.n_members),
+            resources.memory_mb(job.sweep, speed, members=job.n_members))
 
 
 def test_weight_count_is_the_networks():
@@ -69,11 +77,11 @@ def test_quick_preset_estimate_matches_a_measured_job():
 def test_paper_scale_requests_are_sized_not_worst_case():
     config = workflow_config(scale="paper")
     sweep = job_bundle(config, "cifar10-d5-w1000-sweep")  # the largest bundle
-    small = job_bundle(config, "shapeset-d1-w1000-seeds")
+    small_minutes, _ = requested(config, "shapeset-d1-w1000-seeds")
     cpu_minutes = resources.runtime_minutes(sweep)
     expected = resources.estimate_seconds(sweep) / 60
     assert expected <= cpu_minutes <= resources.RUNTIME_MARGIN * expected + 1
-    assert resources.runtime_minutes(small) < cpu_minutes / 4  # sized by the bundle
+    assert small_minutes < cpu_minutes / 4  # sized by the bundle
     gpu = resources.speed_from_config(config | {"gpu": 1})
     assert gpu == resources.GPU_GUESS
     assert resources.runtime_minutes(sweep, gpu) < cpu_minutes / 10
@@ -152,17 +160,16 @@ def test_training_rules_declare_runtime_memory_and_gpus_only_when_asked(tmp_path
     # maxout at 5 and 20, pretraining, SELU on standardized inputs at 5 and 20), two stages
     # each.
     assert len(training) == 30
-    for (rule, shape), requested in training.items():
-        expected = job_bundle(config, f"{shape}-{rule.removeprefix('train_')}")
-        assert requested["runtime"] == resources.runtime_minutes(expected)
-        assert requested["mem_mb"] == resources.memory_mb(expected)
-        assert "gpu" not in requested and "cpus_per_gpu" not in requested
+    for (rule, shape), asked in training.items():
+        name = f"{shape}-{rule.removeprefix('train_')}"
+        assert (asked["runtime"], asked["mem_mb"]) == requested(config, name)
+        assert "gpu" not in asked and "cpus_per_gpu" not in asked
     gpu = planned_resources(tmp_path, gpu=1)
     speed = resources.GPU_GUESS
-    for (rule, shape), requested in gpu.items():
+    for (rule, shape), asked in gpu.items():
         if rule.startswith("train_"):
-            expected = job_bundle(config, f"{shape}-{rule.removeprefix('train_')}")
-            assert requested["gpu"] == 1 and requested["cpus_per_gpu"] == 2
-            assert requested["runtime"] == resources.runtime_minutes(expected, speed)
+            name = f"{shape}-{rule.removeprefix('train_')}"
+            assert asked["gpu"] == 1 and asked["cpus_per_gpu"] == 2
+            assert asked["runtime"] == requested(config, name, speed)[0]
         else:
-            assert "gpu" not in requested
+            assert "gpu" not in asked

@@ -6,8 +6,12 @@ import math
 import pytest
 
 from trainability.pipeline.aggregate import aggregate
-from trainability.pipeline.plan import with_selected_rates
-from trainability.pipeline.select import read_selection, select_rates, write_selection
+from trainability.pipeline.select import (
+    read_selection,
+    seeds_bundle,
+    select_rates,
+    write_selection,
+)
 from trainability.results import read_tables as load_tables
 from trainability.train.config import BundleConfig, MemberConfig
 from trainability.train.outputs import read_run
@@ -42,9 +46,10 @@ def test_a_configuration_diverging_at_every_rate_keeps_its_smallest_rate_flagged
     assert relu["all_diverged"] and relu["lr"] == 1e8 and math.isnan(relu["valid_error"])
     assert relu["diverged"] == [1e8, 1e9]
     # The seeds stage can then run it (and records it diverged) instead of stopping the run.
-    rates = read_selection(write_selection(sweep, tmp_path / "selection.json"))
+    selection = write_selection(sweep, sweep.parent / "selection.json")
+    rates = read_selection(selection)
     assert rates[("relu", "he_normal", "none")] == 1e8
-    seeds = with_selected_rates(_seeds_stage(sweep), rates)
+    seeds = seeds_bundle(_seeds_job(sweep), rates)
     assert [m.lr for m in seeds.members if m.activation == "relu"] == [1e8]
     # In the tables its sweep member at that rate is the protocol's (diverged) network.
     runs = load_tables(aggregate([sweep], tmp_path / "tables"))["runs"]
@@ -55,12 +60,19 @@ def test_a_configuration_diverging_at_every_rate_keeps_its_smallest_rate_flagged
 
 def test_a_configuration_missing_from_the_selection_stops_the_seeds_stage(sweep):
     with pytest.raises(ValueError, match="no selected learning rate for relu/he_normal/none"):
-        with_selected_rates(_seeds_stage(sweep), {("tanh", "normalized", "none"): 0.01})
+        seeds_bundle(_seeds_job(sweep), {("tanh", "normalized", "none"): 0.01})
 
 
-def _seeds_stage(sweep) -> BundleConfig:
-    """The seeds stage of `sweep`'s two configurations, rates still placeholders."""
+def test_aggregating_a_sweep_needs_its_selection(sweep, tmp_path):
+    (sweep.parent / "selection.json").unlink(missing_ok=True)
+    with pytest.raises(ValueError, match="no learning-rate selection .* trainability select"):
+        aggregate([sweep], tmp_path / "tables")
+
+
+def _seeds_job(sweep) -> dict:
+    """The seeds stage of `sweep`'s two configurations as the plan holds it: learning rates
+    null, selected on the sweep."""
     info, _ = read_run(sweep)
-    config = BundleConfig.from_dict(info["config"])
-    return config.replace(members=(MemberConfig("tanh", "normalized", 1.0, 1),
-                                   MemberConfig("relu", "he_normal", 1.0, 1)))
+    members = [{"activation": a, "initializer": i, "lr": None, "seed": 1, "trick": "none"}
+               for a, i in (("tanh", "normalized"), ("relu", "he_normal"))]
+    return {"name": "x-seeds", "stage": "seeds", "bundle": info["config"] | {"members": members}}

@@ -282,7 +282,7 @@ def succeeded(runs: Runs, name: str) -> tuple[Path, str]:
     return run.workdir, run.output
 
 
-def shape_of(job: plan.BundleJob) -> str:
+def shape_of(job: plan.PlannedJob) -> str:
     """The `shape` wildcard of a training job (as workflow/rules/common.smk names it)."""
     return job.name.rsplit("-", 1)[0]
 
@@ -323,7 +323,7 @@ def test_every_job_ran_on_slurm_training_jobs_with_their_estimated_resources(run
     _, log = succeeded(runs, "on-slurm")
     with explained(runs, "on-slurm"):
         config = workflow_config()
-        training = plan.plan_jobs(config)
+        training = plan.plan(config).jobs
         assert {job.stage for job in training} == {"sweep", "seeds"}
         jobs = submitted_jobs(log)
         # Every job of the run was submitted to Slurm; none ran on the submitting host.
@@ -332,23 +332,26 @@ def test_every_job_ran_on_slurm_training_jobs_with_their_estimated_resources(run
             expected.add((f"train_{job.stage}", shape_of(job)))
             if job.stage == "seeds":
                 expected.add(("select_learning_rates", shape_of(job)))
+                expected.add(("seeds_bundle", shape_of(job)))
         assert set(jobs) == expected
         assert "localrule" not in log
         bundles = {}
         for job in training:
             slurm_id, logfile = jobs[f"train_{job.stage}", shape_of(job)]
             assert f"Finished jobid: 0 (Rule: train_{job.stage})" in logfile.read_text()
-            bundles[slurm_id] = plan.bundle_config(config, job)
+            bundles[slurm_id] = job
         table = runs.cluster.client("squeue", "--states=all", "--noheader",
                                     "--format=%i|%T|%l|%m|%C", "--jobs", ",".join(bundles))
         assert table.returncode == 0, table.stderr
         seen = set()
         for line in table.stdout.split():
             slurm_id, state, limit, memory, cpus = line.split("|")
-            bundle = bundles[slurm_id]
+            job = bundles[slurm_id]
             assert state == "COMPLETED", line
-            assert slurm_minutes(limit) == resources.runtime_minutes(bundle), line
-            assert slurm_mb(memory) == pytest.approx(resources.memory_mb(bundle), abs=6), line
+            minutes = resources.runtime_minutes(job.sweep, members=job.n_members)
+            assert slurm_minutes(limit) == minutes, line
+            memory_mb = resources.memory_mb(job.sweep, members=job.n_members)
+            assert slurm_mb(memory) == pytest.approx(memory_mb, abs=6), line
             assert cpus == "2", line  # the rules' threads
             # no GPU asked for on a CPU cluster
             assert "TresPer" not in job_details(runs.cluster, slurm_id)
@@ -391,7 +394,7 @@ def test_gpu_profiles_get_a_gpu_for_each_training_job(runs, name):
         config = workflow_config(gpu=1)
         speed = resources.speed_from_config(config)
         assert speed.gpu
-        bundle = plan.bundle_config(config, plan.job_by_name(config, f"{GPU_SHAPE}-sweep"))
+        bundle = plan.plan(config).job(f"{GPU_SHAPE}-sweep").bundle()
         minutes = resources.runtime_minutes(bundle, speed)
         assert f"TimeLimit={minutes // 60:02d}:{minutes % 60:02d}:00" in details, details
         memory = re.search(r"MinMemoryNode=(\S+)", details).group(1)

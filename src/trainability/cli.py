@@ -1,5 +1,18 @@
-"""Command line: `trainability train | shapeset | info`.
+"""The command line, the suite's one entry point: `trainability <command>`.
 
+    trainability train ...                       train a bundle, write its run folder
+    trainability shapeset preview|export ...     look at Shapeset-3x2
+    trainability info                            versions, device, registries
+    trainability data DATASET --out MARKER       check (or fetch) a dataset's files
+    trainability plan --config-json C --out F    the workflow's plan (every job and network)
+    trainability select --sweep RUN --out F      pick each configuration's learning rate
+    trainability seeds --job-json J --selection F --out B
+                                                 a seeds job's bundle (selected rates)
+    trainability aggregate --out DIR RUN ...     run folders -> tidy tables
+    trainability figure NAME --out PREFIX        one figure (.png, .svg)
+    trainability table1 / claims / report        Table 1, the claims ledger, the report
+
+Each workflow rule calls one command; the science lives in the modules the commands call.
 Every user error ends the same way: one line on stderr starting with "error:", saying what
 to do, and exit status 2.
 """
@@ -15,9 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trainability import SCHEMA_VERSION, __version__
+from trainability.atomic import OutputError, replacing, write_json
 from trainability.data.catalog import DATASETS, DatasetError
-from trainability.pipeline.commands import add_commands as add_pipeline_commands
-from trainability.pipeline.commands import run_command
 from trainability.plugins import load_plugins
 from trainability.threads import configure_waiting
 from trainability.train.config import (
@@ -116,9 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
                     "and the minibatch stream. Flags override the --config file.")
     train.add_argument("--config", type=Path, help="YAML file of bundle settings (see README)")
     train.add_argument("--config-json", help="bundle settings as a JSON string (the workflow's)")
-    train.add_argument("--lr-from", type=Path,
-                       help="selection JSON (trainability select): each member's learning rate "
-                            "becomes the one selected for its activation and initializer")
     train.add_argument("--out", type=Path, required=True, help="run folder to write")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -152,9 +161,59 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--seed", type=int, default=0, help="stream seed")
     export.add_argument("--pixel-range", choices=PIXEL_RANGES, default="zero_one")
 
-    commands.add_parser("info", help="versions, device, schema version")
-    add_pipeline_commands(commands)
+    commands.add_parser("info", help="versions, device, schema version, registries")
+    _add_pipeline_commands(commands)
     return parser
+
+
+def _add_pipeline_commands(commands: argparse._SubParsersAction) -> None:
+    data = commands.add_parser("data", help="check (and, if allowed, fetch) a dataset's files")
+    data.add_argument("dataset", choices=list(DATASETS))
+    data.add_argument("--root", type=Path, help="data root (default $TRAINABILITY_DATA or ./data)")
+    data.add_argument("--out", type=Path, required=True, help="JSON marker to write when ready")
+    data.add_argument("--no-download", action="store_true", help="never try to download")
+
+    plan = commands.add_parser("plan", help="write the workflow's plan: every job and network")
+    plan.add_argument("--config-json", required=True, help="the workflow's config, as JSON")
+    plan.add_argument("--out", type=Path, required=True, help="plan JSON to write")
+
+    select = commands.add_parser("select", help="pick each configuration's learning rate")
+    select.add_argument("--sweep", type=Path, required=True, help="run folder of a sweep")
+    select.add_argument("--out", type=Path, required=True, help="selection JSON to write")
+
+    seeds = commands.add_parser("seeds", help="write a seeds job's bundle: the plan's job at "
+                                              "the rates selected on its sweep")
+    seeds.add_argument("--job-json", required=True, help="the job as the plan holds it, JSON")
+    seeds.add_argument("--selection", type=Path, required=True, help="the sweep's selection")
+    seeds.add_argument("--out", type=Path, required=True,
+                       help="bundle JSON to write (a `trainability train --config` file)")
+
+    aggregate = commands.add_parser("aggregate", help="merge run folders into tidy tables")
+    aggregate.add_argument("--out", type=Path, required=True, help="tables folder to write")
+    aggregate.add_argument("runs", type=Path, nargs="+",
+                           help="run folders (a sweep's selection.json beside each)")
+
+    figure = commands.add_parser("figure", help="draw one figure")
+    figure.add_argument("name", help="a figure's name (`trainability info` lists them)")
+    figure.add_argument("--tables", type=Path, help="tables folder (figures drawn from data)")
+    figure.add_argument("--out", type=Path, required=True, help="output prefix (.png, .svg)")
+
+    table = commands.add_parser("table1", help="Table 1 beside the paper's numbers")
+    table.add_argument("--tables", type=Path, required=True)
+    table.add_argument("--out", type=Path, required=True, help="CSV to write")
+
+    claims = commands.add_parser("claims", help="the claims ledger with verdicts")
+    claims.add_argument("--tables", type=Path, required=True)
+    claims.add_argument("--out", type=Path, required=True, help="JSON to write")
+
+    report = commands.add_parser("report", help="the self-contained HTML report")
+    report.add_argument("--out", type=Path, required=True)
+    report.add_argument("--tables", type=Path, required=True)
+    report.add_argument("--figures", type=Path, required=True)
+    report.add_argument("--table1", type=Path, required=True)
+    report.add_argument("--claims", type=Path, required=True)
+    report.add_argument("--benchmarks", type=Path, help="folder of Snakemake benchmark TSVs")
+    report.add_argument("--settings-json", help="the workflow config, as JSON")
 
 
 def config_from_args(args: argparse.Namespace) -> BundleConfig:
@@ -178,13 +237,7 @@ def config_from_args(args: argparse.Namespace) -> BundleConfig:
                 for field, values in axes.items()]
         changes["members"] = tuple(MemberConfig(**dict(zip(axes, combo, strict=True)))
                                    for combo in itertools.product(*grid))
-    config = config.replace(**changes)
-    if args.lr_from:
-        from trainability.pipeline.plan import with_selected_rates
-        from trainability.pipeline.select import read_selection
-
-        config = with_selected_rates(config, read_selection(args.lr_from))
-    return config
+    return config.replace(**changes)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -225,22 +278,114 @@ def _shapeset(args: argparse.Namespace) -> int:
     else:
         config = shapeset.ShapesetConfig(pixel_range=args.pixel_range)
         x, y = shapeset.make_split(args.seed, args.split, args.count, config)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        partial = args.out.with_name(args.out.name + ".partial")
-        torch.save({"images": x.view(-1, config.image_size, config.image_size), "labels": y,
-                    "class_names": shapeset.CLASS_NAMES, "seed": args.seed,
-                    "split": args.split}, partial)
-        partial.replace(args.out)
+        with replacing(args.out) as partial:
+            torch.save({"images": x.view(-1, config.image_size, config.image_size),
+                        "labels": y, "class_names": shapeset.CLASS_NAMES, "seed": args.seed,
+                        "split": args.split}, partial)
     print(args.out)
     return 0
 
 
-def _info() -> int:
+def _info(args: argparse.Namespace) -> int:
+    from trainability.figures import FIGURES
+    from trainability.nets.activations import ACTIVATIONS
+    from trainability.nets.initializers import INITIALIZERS
     from trainability.provenance import provenance, resolve_device
+    from trainability.tricks.spec import TRICKS
 
-    info = provenance(resolve_device("auto")) | {"schema_version": SCHEMA_VERSION}
+    info = provenance(resolve_device("auto")) | {
+        "schema_version": SCHEMA_VERSION, "datasets": list(DATASETS),
+        "activations": ACTIVATIONS.registered(), "initializers": INITIALIZERS.registered(),
+        "tricks": TRICKS.registered(), "figures": list(FIGURES)}
     print(json.dumps(info, indent=2))
     return 0
+
+
+def _data(args: argparse.Namespace) -> int:
+    if DATASETS[args.dataset].generated:
+        payload = {"dataset": args.dataset, "generated": True}
+    else:
+        from trainability.data import datasets
+
+        root = datasets.resolve_data_root(args.root)
+        try:
+            data = datasets.load_dataset(args.dataset, root, download=not args.no_download)
+        except datasets.DatasetNotFoundError as error:
+            # The workflow's user sets the data root in the config, not on this command.
+            raise error.with_hint(
+                "point the workflow at your copy with --config data_root=DIR; to run without "
+                "it: --config datasets=[shapeset] (or list the datasets you have)") from None
+        payload = {"dataset": args.dataset, "root": str(root),
+                   "sizes": {split: len(getattr(data, split).y)
+                             for split in ("train", "valid", "test")}}
+    return _written(write_json(args.out, payload))
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from trainability.pipeline.plan import write_plan
+
+    return _written(write_plan(json.loads(args.config_json), args.out))
+
+
+def _select(args: argparse.Namespace) -> int:
+    from trainability.pipeline.select import write_selection
+
+    return _written(write_selection(args.sweep, args.out))
+
+
+def _seeds(args: argparse.Namespace) -> int:
+    from trainability.pipeline.select import write_seeds_bundle
+
+    return _written(write_seeds_bundle(json.loads(args.job_json), args.selection, args.out))
+
+
+def _aggregate(args: argparse.Namespace) -> int:
+    from trainability.pipeline.aggregate import aggregate
+
+    return _written(aggregate(args.runs, args.out))
+
+
+def _figure(args: argparse.Namespace) -> int:
+    from trainability.figures import MissingData, render_figure
+    from trainability.figures.placeholder import placeholder_figure
+
+    try:
+        render_figure(args.name, args.tables, args.out)
+    except MissingData as reason:  # the report says why a figure is absent; the run goes on
+        placeholder_figure(args.name, str(reason), args.out)
+    return _written(args.out)
+
+
+def _table1(args: argparse.Namespace) -> int:
+    from trainability.analysis.table1 import write_table1
+
+    return _written(write_table1(args.tables, args.out))
+
+
+def _claims(args: argparse.Namespace) -> int:
+    from trainability.analysis.claims import write_claims
+
+    return _written(write_claims(args.tables, args.out))
+
+
+def _report(args: argparse.Namespace) -> int:
+    from trainability.report import build_report
+
+    settings = json.loads(args.settings_json) if args.settings_json else None
+    return _written(build_report(args.out, args.tables, args.figures, args.table1, args.claims,
+                                 args.benchmarks, settings))
+
+
+def _written(path) -> int:
+    print(path)
+    return 0
+
+
+#: Each command's handler. Handlers import what they need when they run, so that starting
+#: a command (and checking its arguments) loads no torch (trainability.lazy).
+COMMANDS = {"train": _train, "shapeset": _shapeset, "info": _info, "data": _data,
+            "plan": _plan, "select": _select, "seeds": _seeds, "aggregate": _aggregate,
+            "figure": _figure, "table1": _table1, "claims": _claims, "report": _report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -251,16 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     args = build_parser().parse_args(argv)
-    from trainability.train.outputs import OutputError
-
     try:
-        if args.command == "train":
-            return _train(args)
-        if args.command == "shapeset":
-            return _shapeset(args)
-        if args.command == "info":
-            return _info()
-        return run_command(args)
+        return COMMANDS[args.command](args)
     except (ValueError, DatasetError, OutputError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"error: {message}", file=sys.stderr)

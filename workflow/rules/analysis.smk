@@ -2,15 +2,15 @@ rule aggregate:
     conda:
         "../envs/trainability.yaml"
     input:
-        runs=run_folders,
+        unpack(run_folders),
     output:
-        directory("results/tables"),
+        tables=directory("results/tables"),
     log:
         "results/logs/aggregate.log",
     message:
         "Merging {input.runs:q} into tidy tables"
     shell:
-        "trainability aggregate --out {output} {input.runs} > {log} 2>&1"
+        "trainability aggregate --out {output.tables} {input.runs} > {log} 2>&1"
 
 
 rule figure:
@@ -41,7 +41,7 @@ rule table1:
     conda:
         "../envs/trainability.yaml"
     input:
-        tables="results/tables",
+        tables=rules.aggregate.output.tables,
     output:
         report("reports/table1.csv", caption="../report/table1.rst", category="Tables"),
     log:
@@ -56,7 +56,7 @@ rule claims:
     conda:
         "../envs/trainability.yaml"
     input:
-        tables="results/tables",
+        tables=rules.aggregate.output.tables,
     output:
         report("reports/claims.json", caption="../report/claims.rst", category="Tables"),
     log:

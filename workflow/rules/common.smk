@@ -17,43 +17,43 @@ SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 try:
     load_plugins()  # components from outside the package ($TRAINABILITY_PLUGINS)
     config.update(checked_config(config, workflow.configfiles, SCHEMA))  # with defaults
-    DATASETS = settings.resolve_datasets(config)
-    JOBS = planning.plan_jobs(config)
+    PLAN = planning.plan(config)  # the one computation of the plan (results/plan.json)
 except ValueError as error:
     sys.exit(f"error: {str(error).splitlines()[0]}")
 
 # Rules call the `trainability` command installed beside the interpreter running Snakemake,
 # so they work whether or not its virtual environment is activated.
 shell.prefix(f'set -euo pipefail; export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"; ')
-SHAPES = sorted({job.name.rsplit("-", 1)[0] for job in JOBS})
-STAGES = sorted({job.stage for job in JOBS})
+DATASETS = list(PLAN.datasets)
+SHAPES = sorted({job.name.rsplit("-", 1)[0] for job in PLAN.jobs})
 TABLE_FIGURES = [name for name, spec in FIGURES.items() if spec.needs_tables]
 
 
 wildcard_constraints:
     shape="|".join(SHAPES) or "none",
-    stage="sweep|seeds",
     dataset="|".join(ALL_DATASETS),
     figure="|".join(FIGURES),
 
 
 def job_of(wildcards, stage):
-    return planning.job_by_name(config, f"{wildcards.shape}-{stage}")
+    """The planned job (trainability.pipeline.plan.PlannedJob) of a training rule."""
+    return PLAN.job(f"{wildcards.shape}-{stage}")
 
 
-def bundle_json(stage):
-    """Params function: the bundle a training job trains, as JSON (a change reruns the job)."""
+def sweep_bundle(wildcards):
+    """Params: the bundle a sweep trains, as JSON (a change reruns the job)."""
+    return json.dumps(job_of(wildcards, "sweep").bundle().to_dict())
 
-    def bundle(wildcards):
-        return json.dumps(planning.bundle_config(config, job_of(wildcards, stage)).to_dict())
 
-    return bundle
+def seeds_job(wildcards):
+    """Params: the seeds job as the plan holds it (its rates come from the selection)."""
+    return json.dumps(job_of(wildcards, "seeds").to_dict())
 
 
 def checkpoint_interval(wildcards):
     """Updates between checkpoints: one per evaluation, so a killed or preempted job loses at
     most one evaluation interval (a rerun, or Slurm's requeue, resumes from it)."""
-    return planning.job_budget(config, job_of(wildcards, "sweep")).eval_every
+    return job_of(wildcards, "sweep").budget.eval_every
 
 
 SPEED = job_resources.speed_from_config(config)
@@ -65,8 +65,8 @@ def train_runtime(stage):
     much and resumes from the last checkpoint."""
 
     def runtime(wildcards, attempt):
-        bundle = planning.bundle_config(config, job_of(wildcards, stage))
-        return job_resources.runtime_minutes(bundle, SPEED, attempt)
+        job = job_of(wildcards, stage)
+        return job_resources.runtime_minutes(job.sweep, SPEED, attempt, job.n_members)
 
     return runtime
 
@@ -75,8 +75,8 @@ def train_mem_mb(stage):
     """Resource function: the training job's memory in MB, estimated likewise."""
 
     def mem_mb(wildcards, attempt):
-        bundle = planning.bundle_config(config, job_of(wildcards, stage))
-        return job_resources.memory_mb(bundle, SPEED, attempt)
+        job = job_of(wildcards, stage)
+        return job_resources.memory_mb(job.sweep, SPEED, attempt, job.n_members)
 
     return mem_mb
 
@@ -91,15 +91,19 @@ def gpu_resources():
 
 
 def data_marker(wildcards):
-    return f"results/data/{wildcards.shape.split('-')[0]}.json"
+    return f"results/data/{job_of(wildcards, 'sweep').job.dataset}.json"
 
 
 def run_folders(wildcards):
-    return [f"results/runs/{job.name.rsplit('-', 1)[0]}/{job.stage}" for job in JOBS]
+    """Every training job's run folder, and each sweep's selection beside it."""
+    folders = [f"results/runs/{job.name.rsplit('-', 1)[0]}/{job.stage}" for job in PLAN.jobs]
+    selections = [f"results/runs/{job.name.rsplit('-', 1)[0]}/selection.json"
+                  for job in PLAN.jobs if job.stage == "sweep"]
+    return {"runs": folders, "selections": selections}
 
 
 def figure_inputs(wildcards):
-    return {"tables": "results/tables"} if wildcards.figure in TABLE_FIGURES else {}
+    return {"tables": rules.aggregate.output.tables} if wildcards.figure in TABLE_FIGURES else {}
 
 
 def figure_tables_flag(wildcards, input):
@@ -112,9 +116,9 @@ def figure_caption(wildcards):
 
 
 def workflow_settings():
+    """The report's settings: the preset, its budgets, the studies and the datasets."""
     return json.dumps({key: config[key] for key in ("scale", "datasets", "seed", "device")}
                       | {"studies": planning.selected_studies(config),
                          "resolved_datasets": DATASETS,
                          "budget": settings.resolve_budget(config).__dict__,
-                         "budgets": {job.budget: planning.job_budget(config, job).__dict__
-                                     for job in JOBS}})
+                         "budgets": {job.job.budget: job.budget.__dict__ for job in PLAN.jobs}})

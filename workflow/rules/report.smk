@@ -2,10 +2,11 @@ rule report:
     conda:
         "../envs/trainability.yaml"
     input:
-        tables="results/tables",
-        figures=expand("reports/figures/{figure}.png", figure=FIGURES),
-        table1="reports/table1.csv",
-        claims="reports/claims.json",
+        tables=rules.aggregate.output.tables,
+        figures=expand(rules.figure.output.png, figure=FIGURES),
+        table1=rules.table1.output,
+        claims=rules.claims.output,
+        plan=rules.plan.output,
     output:
         report("reports/report.html", caption="../report/report.rst", category="Report"),
     params:

@@ -15,7 +15,7 @@ rule train_sweep:
     output:
         run=directory("results/runs/{shape}/sweep"),
     params:
-        bundle=bundle_json("sweep"),
+        bundle=sweep_bundle,
         checkpoint_every=checkpoint_interval,
     log:
         "results/logs/train/{shape}-sweep.log",
@@ -38,7 +38,7 @@ rule select_learning_rates:
     conda:
         "../envs/trainability.yaml"
     input:
-        sweep="results/runs/{shape}/sweep",
+        sweep=rules.train_sweep.output.run,
     output:
         "results/runs/{shape}/selection.json",
     log:
@@ -49,16 +49,33 @@ rule select_learning_rates:
         "trainability select --sweep {input.sweep} --out {output} > {log} 2>&1"
 
 
+rule seeds_bundle:
+    conda:
+        "../envs/trainability.yaml"
+    input:
+        selection=rules.select_learning_rates.output,
+    output:
+        "results/runs/{shape}/seeds-bundle.json",
+    params:
+        job=seeds_job,
+    log:
+        "results/logs/select/{shape}-seeds-bundle.log",
+    message:
+        "Writing the seeds stage of {wildcards.shape}: the selected rates with the other seeds"
+    shell:
+        "trainability seeds --job-json {params.job:q} --selection {input.selection}"
+        " --out {output} > {log} 2>&1"
+
+
 rule train_seeds:
     conda:
         "../envs/trainability.yaml"
     input:
         data=data_marker,
-        selection="results/runs/{shape}/selection.json",
+        bundle=rules.seeds_bundle.output,
     output:
         run=directory("results/runs/{shape}/seeds"),
     params:
-        bundle=bundle_json("seeds"),
         checkpoint_every=checkpoint_interval,
     log:
         "results/logs/train/{shape}-seeds.log",
@@ -73,6 +90,5 @@ rule train_seeds:
         "Training {wildcards.shape}: the selected learning rates with the other seeds"
     shell:
         "python -m trainability.pipeline.gpus -- trainability train"
-        " --config-json {params.bundle:q} --lr-from {input.selection}"
-        " --out {output.run} --checkpoint-every {params.checkpoint_every}"
-        " --overwrite --quiet > {log} 2>&1"
+        " --config {input.bundle} --out {output.run}"
+        " --checkpoint-every {params.checkpoint_every} --overwrite --quiet > {log} 2>&1"

@@ -7,8 +7,9 @@
     histograms.parquet   likewise
 
 `protocol` marks the networks the paper's protocol reports: in each sweep, the member at the
-selected learning rate; and every member of the seeds stage. Table 1, the figures and the
-claims read those rows.
+selected learning rate (read from the sweep's selection.json, written once by `trainability
+select`); and every member of the seeds stage. Table 1, the figures and the claims read those
+rows.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ import pandas as pd
 
 from trainability import SCHEMA_VERSION
 from trainability.atomic import replacing
-from trainability.pipeline.select import final_metrics, select_rates
+from trainability.pipeline.select import final_metrics, read_selection
 from trainability.results import AGGREGATED_TABLES, columns, write_table
 from trainability.train.outputs import read_run
+
+#: A sweep's selection (trainability select), beside its run folder: <job>/selection.json.
+SELECTION_FILE = "selection.json"
 
 
 def _run_rows(run_dir: Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
@@ -37,7 +41,14 @@ def _run_rows(run_dir: Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
                   .rename("best_valid_error").reset_index())
     runs = members.merge(final, on="member").merge(best_valid, on="member")
     if stage == "sweep":
-        chosen = select_rates(run_dir)[["activation", "initializer", "trick", "lr"]]
+        selection = run_dir.parent / SELECTION_FILE
+        if not selection.is_file():
+            raise ValueError(f"no learning-rate selection {selection} for the sweep {run_dir}; "
+                             f"write it first: trainability select --sweep {run_dir} --out "
+                             f"{selection}")
+        chosen = pd.DataFrame([{"activation": a, "initializer": i, "trick": t, "lr": lr}
+                               for (a, i, t), lr in read_selection(selection).items()],
+                              columns=["activation", "initializer", "trick", "lr"])
         chosen["protocol"] = True
         runs = runs.merge(chosen, on=["activation", "initializer", "trick", "lr"], how="left")
         runs["protocol"] = runs["protocol"].fillna(False).astype(bool)

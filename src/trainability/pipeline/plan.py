@@ -13,6 +13,11 @@ other members would sit through).
   first seed;
 - stage "seeds": every grid point at its selected learning rate (lowest final validation
   error in the sweep) x the remaining seeds. The sweep's run at that rate is seed one.
+
+`plan(config)` is the one function that computes all of it; the workflow writes its result
+to results/plan.json (`write_plan`), the file the report reads for the networks that should
+exist. A seeds job's bundle is written after its sweep (`trainability seeds`), from the plan's
+job and the selection, so that every job trains exactly the bundle it is given.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from trainability import SCHEMA_VERSION
+from trainability.atomic import write_json
 from trainability.nets.activations import ACTIVATIONS
 from trainability.pipeline.settings import PRESET, Budget, resolve_budget, resolve_datasets
 from trainability.train.config import BundleConfig, MemberConfig, canonical_member
@@ -152,13 +160,6 @@ def plan_jobs(config: dict[str, Any]) -> list[BundleJob]:
     return jobs
 
 
-def job_by_name(config: dict[str, Any], name: str) -> BundleJob:
-    for job in plan_jobs(config):
-        if job.name == name:
-            return job
-    raise ValueError(f"no training job named {name!r} in this config")
-
-
 def _member_order(point: GridPoint) -> tuple:
     """Order of a bundle's members: by optimizer, then trick, then activation, so that each
     optimizer's members, and each trick's, form contiguous runs, which the trick path
@@ -186,33 +187,100 @@ def _bundle(config: dict[str, Any], budget: Budget, job: BundleJob,
     ).validate()
 
 
-def job_budget(config: dict[str, Any], job: BundleJob) -> Budget:
-    return resolve_budget(config, job.budget)
+@dataclass(frozen=True)
+class PlannedJob:
+    """One training job of the plan: its networks (grid points) and what they train with.
+
+    Attributes:
+        job: the bundle key and stage (its `name` is the workflow's wildcard value).
+        budget: how long and how often.
+        points: its networks, in member order.
+        sweep: the sweep stage's bundle of these points (every rate of the grid, first seed):
+            for a "sweep" job the bundle it trains; for a "seeds" job its shape and settings.
+    """
+
+    job: BundleJob
+    budget: Budget
+    points: tuple[GridPoint, ...]
+    sweep: BundleConfig
+
+    @property
+    def name(self) -> str:
+        return self.job.name
+
+    @property
+    def stage(self) -> str:
+        return self.job.stage
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The init seeds this stage trains: the first for the sweep, the others after it."""
+        return self.budget.seeds[:1] if self.stage == "sweep" else self.budget.seeds[1:]
+
+    @property
+    def n_members(self) -> int:
+        rates = len(self.budget.lr_grid) if self.stage == "sweep" else 1
+        return len(self.points) * rates * len(self.seeds)
+
+    def bundle(self) -> BundleConfig:
+        """The bundle a sweep job trains. A seeds job's bundle exists only once its sweep has
+        run: trainability.pipeline.select.seeds_bundle fills in the selected rates."""
+        if self.stage != "sweep":
+            raise ValueError(f"{self.name} trains the rates selected on its sweep: its bundle "
+                             "is written by `trainability seeds` after the sweep")
+        return self.sweep
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as the plan file holds it: its bundle with every network (a seeds job's
+        learning rates are null: they are selected on the sweep)."""
+        bundle = self.sweep.to_dict()
+        if self.stage == "seeds":
+            bundle["members"] = [asdict(MemberConfig(p.activation, p.initializer, 1.0, seed,
+                                                     p.trick)) | {"lr": None}
+                                 for p in self.points for seed in self.seeds]
+        return {"name": self.name, "stage": self.stage, "budget": asdict(self.budget),
+                "bundle": bundle}
 
 
-def bundle_config(config: dict[str, Any], job: BundleJob) -> BundleConfig:
-    """The job's bundle. For the seeds stage, learning rates are placeholders (1.0) that
-    `with_selected_rates` replaces once the sweep has run."""
-    budget = job_budget(config, job)
-    points = _points_of(config, job)
-    if job.stage == "sweep":
-        members = [MemberConfig(p.activation, p.initializer, lr, budget.seeds[0], p.trick)
-                   for p in points for lr in budget.lr_grid]
-    else:
-        members = [MemberConfig(p.activation, p.initializer, 1.0, seed, p.trick)
-                   for p in points for seed in budget.seeds[1:]]
-    return _bundle(config, budget, job, members)
+@dataclass(frozen=True)
+class Plan:
+    """Every training job the config asks for. Computed once per config (`plan`); the
+    workflow writes it to results/plan.json, which the report reads."""
+
+    config: dict[str, Any]
+    datasets: tuple[str, ...]
+    jobs: tuple[PlannedJob, ...]
+
+    def job(self, name: str) -> PlannedJob:
+        for planned in self.jobs:
+            if planned.name == name:
+                return planned
+        raise ValueError(f"no training job named {name!r} in this config")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, "config": self.config,
+                "datasets": list(self.datasets), "jobs": [j.to_dict() for j in self.jobs]}
 
 
-def with_selected_rates(bundle: BundleConfig, rates: dict[tuple[str, str, str], float]
-                        ) -> BundleConfig:
-    """Replace each member's learning rate by the one selected for its configuration."""
-    members = []
-    for member in bundle.members:
-        key = (member.activation, member.initializer, member.trick)
-        if key not in rates:
-            raise ValueError(f"no selected learning rate for {'/'.join(key)}; "
-                             "rerun the sweep stage")
-        members.append(MemberConfig(member.activation, member.initializer, rates[key],
-                                    member.seed, member.trick))
-    return bundle.replace(members=tuple(members))
+def plan(config: dict[str, Any]) -> Plan:
+    """The plan of a workflow config: every job, its networks and its bundle."""
+    return _plan(json.dumps(config, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=8)
+def _plan(config_json: str) -> Plan:
+    config = json.loads(config_json)
+    jobs = []
+    for job in plan_jobs(config):
+        budget = resolve_budget(config, job.budget)
+        points = tuple(_points_of(config, job))
+        sweep = _bundle(config, budget, job, [
+            MemberConfig(p.activation, p.initializer, lr, budget.seeds[0], p.trick)
+            for p in points for lr in budget.lr_grid])
+        jobs.append(PlannedJob(job, budget, points, sweep))
+    return Plan(config, tuple(resolve_datasets(config)), tuple(jobs))
+
+
+def write_plan(config: dict[str, Any], out: str | Path) -> Path:
+    """Write the plan of `config` to `out` (JSON, atomically)."""
+    return write_json(out, plan(config).to_dict())

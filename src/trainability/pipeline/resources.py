@@ -114,9 +114,12 @@ def monitor_records(bundle: BundleConfig) -> int:
     return 2 + (bundle.updates // every if every > 0 else 0)
 
 
-def estimate_seconds(bundle: BundleConfig, speed: Speed = CPU_MEASURED) -> float:
-    """Expected wall time of training `bundle` from scratch, without margin."""
-    members = len(bundle.members)
+def estimate_seconds(bundle: BundleConfig, speed: Speed = CPU_MEASURED,
+                     members: int | None = None) -> float:
+    """Expected wall time of training `bundle` from scratch, without margin; with `members`,
+    of a bundle of that shape with that many members (a seeds job, whose rates are chosen
+    later: trainability.pipeline.plan.PlannedJob)."""
+    members = len(bundle.members) if members is None else members
     layers = bundle.depth + 1
     mweights = weights_per_member(bundle.dataset, bundle.depth, bundle.width) / 1e6
     update_ms = layers * speed.layer_ms + members * (speed.member_ms + mweights * speed.mweight_ms)
@@ -130,15 +133,17 @@ def estimate_seconds(bundle: BundleConfig, speed: Speed = CPU_MEASURED) -> float
     return STARTUP_SECONDS + training + jacobians
 
 
-def runtime_minutes(bundle: BundleConfig, speed: Speed = CPU_MEASURED, attempt: int = 1) -> int:
+def runtime_minutes(bundle: BundleConfig, speed: Speed = CPU_MEASURED, attempt: int = 1,
+                    members: int | None = None) -> int:
     """Slurm wall time to request: the estimate times a margin, at least a few minutes."""
-    minutes = estimate_seconds(bundle, speed) * RUNTIME_MARGIN / 60
+    minutes = estimate_seconds(bundle, speed, members) * RUNTIME_MARGIN / 60
     return max(MIN_RUNTIME_MINUTES, math.ceil(minutes)) * max(1, attempt)
 
 
-def memory_mb(bundle: BundleConfig, speed: Speed = CPU_MEASURED, attempt: int = 1) -> int:
+def memory_mb(bundle: BundleConfig, speed: Speed = CPU_MEASURED, attempt: int = 1,
+              members: int | None = None) -> int:
     """Memory to request, in MB (MiB, as Slurm counts), rounded up to 100."""
-    members = len(bundle.members)
+    members = len(bundle.members) if members is None else members
     weights = weights_per_member(bundle.dataset, bundle.depth, bundle.width)
     data = dataset(bundle.dataset)
     inputs = data.n_inputs

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from trainability.atomic import write_json
+from trainability.train.config import BundleConfig
 from trainability.train.outputs import read_run
 
 
@@ -53,14 +54,8 @@ def select_rates(run_dir: str | Path) -> pd.DataFrame:
 
 def write_selection(run_dir: str | Path, out: str | Path) -> Path:
     """Write the selection as JSON (atomically) and return its path."""
-    out = Path(out)
-    selection = select_rates(run_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    records = json.loads(selection.to_json(orient="records"))
-    partial.write_text(json.dumps({"sweep": str(run_dir), "rates": records}, indent=2) + "\n")
-    partial.replace(out)
-    return out
+    records = json.loads(select_rates(run_dir).to_json(orient="records"))
+    return write_json(out, {"sweep": str(run_dir), "rates": records})
 
 
 def read_selection(path: str | Path) -> dict[tuple[str, str, str], float]:
@@ -69,3 +64,22 @@ def read_selection(path: str | Path) -> dict[tuple[str, str, str], float]:
     return {(r["activation"], r["initializer"], r.get("trick", "none")): r["lr"]
             for r in records
             if r["lr"] is not None and not math.isnan(r["lr"])}
+
+
+def seeds_bundle(job: dict, rates: dict[tuple[str, str, str], float]) -> BundleConfig:
+    """The bundle of a seeds job: `job` as the plan holds it (trainability.pipeline.plan,
+    PlannedJob.to_dict: its members' learning rates are null) with each member's rate the
+    one selected for its (activation, initializer, trick)."""
+    members = []
+    for member in job["bundle"]["members"]:
+        key = (member["activation"], member["initializer"], member["trick"])
+        if key not in rates:
+            raise ValueError(f"no selected learning rate for {'/'.join(key)}; rerun the "
+                             "sweep stage")
+        members.append(member | {"lr": rates[key]})
+    return BundleConfig.from_dict(job["bundle"] | {"members": members})
+
+
+def write_seeds_bundle(job: dict, selection: str | Path, out: str | Path) -> Path:
+    """Write the seeds job's bundle (JSON, a `trainability train --config` file)."""
+    return write_json(out, seeds_bundle(job, read_selection(selection)).to_dict())
