@@ -25,7 +25,7 @@ conservative guess, not a measurement: 0.25 ms of kernel launches and dispatch p
 update whatever the bundle's size, plus 0.025 ms per member and million weights (16 bytes of
 memory traffic per weight and update at about 640 GB/s, a V100-class card; newer cards are
 faster). Measure yours (the `s` column of results/benchmarks/train/*.tsv over updates x
-members) and set `update_cost` in config.yaml.
+members) and set `update_cost` in the GPU profile's gpu.yaml (or --config update_cost=...).
 
 **Memory.** About 1 GiB for the interpreter, torch and the monitor (2 GiB with CUDA), plus
 the weights (4 bytes x members x weights) times `WEIGHT_COPIES` (the weights, a CPU copy and
