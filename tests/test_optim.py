@@ -1,7 +1,8 @@
 """Per-member optimizers, clipping and penalties against torch.optim and torch.nn.utils.
 
 Each member k of a bundle is compared with torch's own optimizer run on separate leaf tensors
-equal to params[i][k], step for step, in float64 so the comparisons are tight.
+equal to params[i][k], step for step, in float64 so the comparisons are tight. (Clipping and
+L1 live in their trick units, trainability.tricks.units.clipping and .penalties.)
 """
 
 from __future__ import annotations
@@ -12,13 +13,10 @@ import math
 import pytest
 import torch
 
-from trainability.tricks.optim import (
-    BundleOptimizer,
-    OptimizerSpec,
-    add_l1_,
-    clip_grad_norm_,
-    clip_grad_value_,
-)
+from trainability.tricks.optim import KINDS, BundleOptimizer, OptimizerSpec
+from trainability.tricks.spec import OPTIMIZERS
+from trainability.tricks.units.clipping import clip_grad_norm_, clip_grad_value_
+from trainability.tricks.units.penalties import add_l1_
 
 DT = torch.float64
 # A weight, a bias, a PReLU slope, a BatchNorm gain: the shapes a bundle stacks.
@@ -338,6 +336,10 @@ def test_optimizer_spec_defaults_and_validation():
         OptimizerSpec("sgd", momentum=0.9)
     with pytest.raises(ValueError, match="beta1"):
         OptimizerSpec("adam", beta1=1.0)
+
+
+def test_the_optimizer_tricks_name_exactly_the_rules_implemented_here():
+    assert OPTIMIZERS == KINDS
 
 
 def test_bad_shapes_are_rejected():

@@ -18,11 +18,11 @@ from trainability.train.config import BundleConfig, ConfigError
 from trainability.train.outputs import read_run
 from trainability.train.sgd import sgd_step
 from trainability.train.trainer import train_bundle
-from trainability.tricks.early_stopping import EarlyStopping
+from trainability.tricks.base import OptimizerChoice
 from trainability.tricks.net import TrickMLP
-from trainability.tricks.pretrain import pretrain
-from trainability.tricks.spec import Pretraining, TrickSet, canonical, parse_trick
+from trainability.tricks.spec import canonical, parse_trick
 from trainability.tricks.step import TrickStepper
+from trainability.tricks.units.pretrain_dae import PretrainDAE, pretrain
 
 torch.set_default_dtype(torch.float32)
 
@@ -44,13 +44,17 @@ def batch(n=16, n_inputs=6, n_classes=3, seed=0):
 # ---- trick strings ---------------------------------------------------------------------------
 def test_trick_strings_parse_into_their_settings():
     t = parse_trick("batchnorm+residual+clip_norm:1+adam+l2:0.001")
-    assert t.batchnorm == "before" and t.residual and t.clip_norm == 1.0
-    assert t.optimizer == "adam" and t.l2 == 0.001 and t.clip_value == math.inf
-    assert parse_trick("batchnorm:after").batchnorm == "after"
-    assert parse_trick("momentum:0.5").momentum == 0.5
-    assert parse_trick("early_stopping:patience=3").patience == 3
-    assert parse_trick("pretrain_dae:updates=20,noise=0.1").pretraining == Pretraining(20, 0.1)
+    assert t.get("batchnorm").where == "before" and "residual" in t
+    assert t.get("clip_norm").max_norm == 1.0 and "clip_value" not in t
+    assert t.optimizer == "adam" and t.optimizer_choice == OptimizerChoice("adam", (), 0.001)
+    assert parse_trick("batchnorm:after").get("batchnorm").where == "after"
+    assert parse_trick("momentum:0.5").optimizer_choice == OptimizerChoice(
+        "momentum", (("momentum", 0.5),))
+    assert parse_trick("early_stopping:patience=3").get("early_stopping").patience == 3
+    assert parse_trick("early_stopping").early_stopping
+    assert parse_trick("pretrain_dae:updates=20,noise=0.1").pretraining == PretrainDAE(20, 0.1)
     assert parse_trick("none").is_plain and not parse_trick("adam").is_plain
+    assert parse_trick("none").optimizer == "sgd" and parse_trick("none").pretraining is None
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -76,6 +80,8 @@ def test_bad_trick_strings_fail_with_one_line(text, fragment):
     ([{"trick": "pretrain_dae:updates=5"}, {"trick": "pretrain_dae:updates=6"}], 3,
      "pretrain_dae settings"),
     ([{"trick": "adam+sgd"}], 3, "members\\[0\\].trick"),
+    ([{"activation": "maxout:2", "trick": "batchnorm"},
+      {"activation": "maxout:2", "trick": "batchnorm:after"}], 3, "same side"),
 ])
 def test_bundle_configs_refuse_combinations_that_make_no_sense(members, depth, fragment):
     with pytest.raises(ConfigError, match=fragment):
@@ -83,8 +89,19 @@ def test_bundle_configs_refuse_combinations_that_make_no_sense(members, depth, f
 
 
 # ---- batch norm ------------------------------------------------------------------------------
+def test_the_network_refuses_what_the_config_refuses():
+    """The rules live in the trick units; a network built without a config checks them too."""
+    with pytest.raises(ValueError, match="depth >= 2"):
+        make_net(["residual"], depth=1)
+    with pytest.raises(ValueError, match="same side"):
+        make_net(["batchnorm", "batchnorm:after"], activations=["maxout:2"] * 2)
+    with pytest.raises(ValueError, match="elementwise"):
+        make_net(["pretrain_dae"], activations=["maxout:2"])
+
+
 def test_batchnorm_normalizes_in_training_and_uses_running_statistics_in_evaluation():
     net = make_net(["batchnorm", "none"])
+    bn = net.tricks["batchnorm"]
     x, y = batch()
     forward = net.forward(x, mode="train")
     s = forward.pre_activations[0]  # (K, B, width): BN output feeds the activation
@@ -95,10 +112,10 @@ def test_batchnorm_normalizes_in_training_and_uses_running_statistics_in_evaluat
     reference = torch.nn.BatchNorm1d(8)
     linear = forward.linear_outputs[0][0].detach()
     reference(linear)
-    net.commit_running_stats(torch.tensor([True, True]))
-    torch.testing.assert_close(net.running_means[0][0, 0], reference.running_mean)
-    torch.testing.assert_close(net.running_vars[0][0, 0], reference.running_var)
-    assert torch.equal(net.running_means[0][1], torch.zeros(1, 8))  # untouched without BN
+    net.tricks.after_step(torch.tensor([True, True]))
+    torch.testing.assert_close(bn.running_means[0][0, 0], reference.running_mean)
+    torch.testing.assert_close(bn.running_vars[0][0, 0], reference.running_var)
+    assert torch.equal(bn.running_means[0][1], torch.zeros(1, 8))  # untouched without BN
     reference.eval()
     evaluated = net.forward(x, mode="eval").pre_activations[0][0].detach()
     torch.testing.assert_close(evaluated, reference(linear), rtol=1e-5, atol=1e-5)
@@ -107,9 +124,10 @@ def test_batchnorm_normalizes_in_training_and_uses_running_statistics_in_evaluat
 def test_batchnorm_running_statistics_skip_members_not_updated():
     net = make_net(["batchnorm", "batchnorm"])
     net.forward(batch()[0], mode="train")
-    net.commit_running_stats(torch.tensor([True, False]))
-    assert not torch.equal(net.running_means[0][0], torch.zeros(1, 8))
-    assert torch.equal(net.running_means[0][1], torch.zeros(1, 8))
+    net.tricks.after_step(torch.tensor([True, False]))
+    running_means = net.tricks["batchnorm"].running_means
+    assert not torch.equal(running_means[0][0], torch.zeros(1, 8))
+    assert torch.equal(running_means[0][1], torch.zeros(1, 8))
 
 
 # ---- residual --------------------------------------------------------------------------------
@@ -129,7 +147,7 @@ def test_residual_blocks_are_the_identity_at_zero_weights():
 def test_dropout_drops_with_probability_p_and_scales_survivors():
     net = make_net(["dropout:0.25"], depth=1, width=4000)
     u = torch.ones(1, 50, 4000)
-    out = net._dropout(u)
+    out = net.tricks["dropout"].drop(u)
     kept = out != 0
     assert abs(1 - kept.float().mean().item() - 0.25) < 0.01
     torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / 0.75))
@@ -140,8 +158,9 @@ def test_dropout_drops_with_probability_p_and_scales_survivors():
 def test_selu_members_get_alpha_dropout_with_torchs_formula():
     net = make_net(["dropout:0.2"], activations=["selu"], depth=1, width=64)
     x = torch.randn(1, 32, 64)
+    dropout = net.tricks["dropout"]
     generator_state = net.generator.get_state()
-    mine = net._dropout(x)
+    mine = dropout.drop(x)
     net.generator.set_state(generator_state)
     keep = torch.rand(x.shape, generator=net.generator) >= 0.2
     # torch's alpha dropout with the same mask: x * a * keep + b (aten/native/Dropout.cpp)
@@ -150,7 +169,7 @@ def test_selu_members_get_alpha_dropout_with_torchs_formula():
     expected = x * keep * a + (keep.float() - 1) * alpha * a + alpha * a * p
     torch.testing.assert_close(mine, expected)
     # Self-normalizing: standard normal inputs keep mean 0 and variance 1.
-    big = net._dropout(torch.randn(1, 1000, 64, generator=torch.Generator().manual_seed(1)))
+    big = dropout.drop(torch.randn(1, 1000, 64, generator=torch.Generator().manual_seed(1)))
     assert abs(big.mean().item()) < 0.02 and abs(big.var().item() - 1) < 0.03
     torch.manual_seed(0)
     reference = F.alpha_dropout(torch.randn(1, 1000, 64), p, training=True)
@@ -283,13 +302,15 @@ def test_adam_members_match_torch_optim_adam_through_the_step():
 # ---- early stopping and pretraining ----------------------------------------------------------
 def test_early_stopping_restores_the_best_weights_and_stops_after_its_patience():
     w = torch.zeros(2, 3)
-    stopper = EarlyStopping([w], [parse_trick("early_stopping:patience=2"), TrickSet()])
+    stopper = make_net(["early_stopping:patience=2", "none"]).tricks["early_stopping"]
+    stopper.track([w])
     for update, (error, value) in enumerate([(0.5, 1.0), (0.3, 2.0), (0.4, 3.0), (0.35, 4.0)]):
         w.fill_(value)
         stopper.observe(torch.tensor([error, error]), update)
     assert stopper.stopped.tolist() == [True, False]
     assert stopper.best_update.tolist() == [1, -1]
-    stopper.restore()
+    assert stopper.member_results() == {"best_update": [1, None]}
+    assert stopper.finish()  # restored: the weights may have changed
     assert w[0].tolist() == [2.0] * 3 and w[1].tolist() == [4.0] * 3
 
 
@@ -326,7 +347,7 @@ def test_dae_pretraining_lowers_every_layers_reconstruction_error():
         return data[i * 10:(i + 1) * 10], None
 
     untouched = [w[1].detach().clone() for w in net.weights]
-    rows = pretrain(net, Pretraining(updates=300, noise=0.2, lr=0.1),
+    rows = pretrain(net, PretrainDAE(updates=300, noise=0.2, lr=0.1),
                     torch.tensor([True, False]), next_batch, data[:50],
                     torch.Generator().manual_seed(0))
     assert [r["layer"] for r in rows] == [1, 2, 3] and all(r["member"] == 0 for r in rows)

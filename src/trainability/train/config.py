@@ -18,7 +18,7 @@ from trainability.config_files import load_yaml
 from trainability.data.catalog import DATASETS
 from trainability.nets.activations import ACTIVATIONS
 from trainability.nets.initializers import INITIALIZERS
-from trainability.tricks.spec import TrickSet, canonical, parse_trick
+from trainability.tricks.spec import TrickSet, canonical, check_bundle, parse_trick
 
 PIXEL_RANGES = ("zero_one", "minus_one_one")
 INPUTS = ("raw", "standardized")
@@ -183,26 +183,21 @@ class BundleConfig:
                     or not math.isfinite(member.lr) or not member.lr > 0):
                 raise ConfigError(f"{where}.lr must be a finite number > 0, got {member.lr!r}")
             _at_least(f"{where}.seed", member.seed, 0)
-            try:
-                tricks = parse_trick(member.trick)
+            try:  # the tricks' own rules, with this member's depth and activation
+                parse_trick(member.trick).check(self.depth, ACTIVATIONS.build(member.activation))
             except ValueError as error:
                 raise ConfigError(f"{where}.trick: {error}") from None
-            activation = ACTIVATIONS.build(member.activation)
-            if tricks.pretraining is not None and not activation.elementwise:
-                raise ConfigError(f"{where}: pretrain_dae needs an elementwise activation, not "
-                                  f"{member.activation!r}")
-            if tricks.residual and self.depth < 2:
-                raise ConfigError(f"{where}.trick: residual needs depth >= 2 (skips join "
-                                  "equal-width hidden layers)")
         if self.train_size is not None:
             _at_least("train_size", self.train_size, self.batch_size)
         pieces = {ACTIVATIONS.build(m.activation).pieces for m in self.members}
         if len(pieces) > 1:
             raise ConfigError("members of one bundle must share the number of maxout pieces; "
                               "put maxout:<k> members in a bundle of their own")
-        pretraining = {parse_trick(m.trick).pretraining for m in self.members} - {None}
-        if len(pretraining) > 1:
-            raise ConfigError("members of one bundle must share their pretrain_dae settings")
+        try:  # the tricks' rules for members trained together
+            check_bundle(self.member_tricks(),
+                         [ACTIVATIONS.build(m.activation) for m in self.members], self.depth)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         members = tuple(canonical_member(m) for m in self.members)
         return self if members == self.members else dataclasses.replace(self, members=members)
 

@@ -25,9 +25,8 @@ from trainability.train.memory import check_fits
 from trainability.train.monitor import Monitor
 from trainability.train.outputs import check_writable, write_run
 from trainability.train.sgd import sgd_step
-from trainability.tricks.early_stopping import EarlyStopping
+from trainability.tricks.hooks import BundleTricks
 from trainability.tricks.net import TrickMLP
-from trainability.tricks.pretrain import pretrain
 from trainability.tricks.step import TrickStepper
 
 EVAL_CHUNK = 1000  # examples per forward pass when evaluating (bounds memory at K x 1000 x width)
@@ -120,10 +119,13 @@ def _checkpoint_of(config: BundleConfig, state: BundleState, data: TrainingData,
 
 
 def _build(config: BundleConfig, data: TrainingData, device: torch.device, lr: torch.Tensor):
-    """The bundle's network and its update function `step(x, y, active) -> (losses, updated)`.
+    """The bundle's network, its trick path's stepper (None for plain bundles), its update
+    function `step(x, y, active) -> (losses, updated)` and its tricks' hooks.
 
     Plain members train on the fused SGD path (trainability.train.sgd); a bundle with any
-    trick trains every member on the autograd path (trainability.tricks.step).
+    trick trains every member on the autograd path (trainability.tricks.step). The run loop
+    calls the tricks' hooks (trainability.tricks.hooks.BundleTricks) at fixed points; a plain
+    bundle has none, and they do nothing.
     """
     members = config.members
     args = (data.n_inputs, data.n_classes, config.depth, config.width,
@@ -131,23 +133,12 @@ def _build(config: BundleConfig, data: TrainingData, device: torch.device, lr: t
             [m.seed for m in members], config.output_uses_init, device)
     if not config.needs_tricks():
         net = BundledMLP.initialize(*args)
-        return net, None, lambda x, y, active: sgd_step(net, x, y, lr, active)
+        return (net, None, lambda x, y, active: sgd_step(net, x, y, lr, active),
+                BundleTricks(len(members), []))
     net = TrickMLP.initialize(*args, tricks=config.member_tricks(),
                               noise_seed=derive_seed(config.seed, "noise"))
     stepper = TrickStepper(net, lr)
-    return net, stepper, stepper.step
-
-
-def _pretrain(config: BundleConfig, net: BundledMLP, data: TrainingData) -> list[dict]:
-    """Run the bundle's DAE pretraining (members with pretrain_dae) on the training stream."""
-    tricks = config.member_tricks()
-    settings = next((t.pretraining for t in tricks if t.pretraining is not None), None)
-    if settings is None:
-        return []
-    members = torch.tensor([t.pretraining is not None for t in tricks], device=data.valid_x.device)
-    generator = torch.Generator(device=data.valid_x.device).manual_seed(
-        derive_seed(config.seed, "pretrain"))
-    return pretrain(net, settings, members, data.batches.next_batch, data.monitor_x, generator)
+    return net, stepper, stepper.step, net.tricks
 
 
 def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = True,
@@ -178,11 +169,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     members = config.members
     k = len(members)
     lr = torch.tensor([m.lr for m in members], dtype=torch.float32, device=device)
-    net, stepper, step = _build(config, data, device, lr)
-    tracked = ([stepper.net.flat_weights, stepper.net.flat_others, *stepper.net.buffers()]
-               if stepper else [])
-    early = (EarlyStopping(tracked, config.member_tricks())
-             if any(t.early_stopping for t in config.member_tricks()) else None)
+    net, stepper, step, tricks = _build(config, data, device, lr)
     state = BundleState(net, 0, torch.full((k,), -1, dtype=torch.long, device=device),
                         torch.zeros(k, device=device), torch.zeros(k, device=device))
     monitor = Monitor(data.monitor_x, data.monitor_y, config.histogram_bins,
@@ -199,8 +186,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
         extra = resumed.extra or {}
         if stepper:
             stepper.load_state(extra["stepper"])
-        if early:
-            early.load_state(extra["early_stopping"])
+        tricks.load_state(extra)
         pretraining = extra.get("pretraining", [])
         state.update = resumed.update
         state.diverged_at = resumed.diverged_at.to(device)
@@ -212,16 +198,17 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
         monitor.edges = resumed.monitor_edges
         earlier_seconds, earlier_wall = resumed.train_seconds, resumed.wall_seconds
     else:
-        pretraining = _pretrain(config, net, data)
+        # A phase before training (DAE pretraining), on the training stream.
+        pretraining = tricks.pretrain(data.batches.next_batch, data.monitor_x,
+                                      derive_seed(config.seed, "pretrain"))
         metrics = _evaluate(state, data)
-        if early:
-            early.observe(metrics["valid_error"], 0)
+        tricks.observe(metrics["valid_error"], 0)
         _record_curves(curves, state, metrics)
         monitor.record(net, 0, with_jacobian=True)
 
     def extra_state() -> dict:
         return {"stepper": stepper.state() if stepper else None,
-                "early_stopping": early.state() if early else None,
+                **tricks.state(),  # by trick name, e.g. "early_stopping"
                 "pretraining": pretraining}
 
     bar = tqdm(total=last, initial=state.update, disable=not progress, unit="upd",
@@ -229,7 +216,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     train_started = time.perf_counter()
     for update in range(state.update + 1, last + 1):
         x, y = data.batches.next_batch()  # (B, D), (B,)
-        training = state.active if early is None else state.active & ~early.stopped
+        training = tricks.updating(state.active)  # early stopping may hold members back
         losses, updated = step(x, y, training)
         state.diverged_at = torch.where(training & ~updated, update, state.diverged_at)
         state.loss_sum += torch.where(updated, losses, 0.0)
@@ -237,12 +224,12 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
         state.update = update
         if _due(update, config.eval_every, last):
             metrics = _evaluate(state, data)
-            if early:
-                early.observe(torch.where(state.active, metrics["valid_error"], float("nan")),
-                              update)
-                if update == last:  # end at the best weights, and report those
-                    early.restore()
-                    metrics = _evaluate(state, data) | {"train_loss": metrics["train_loss"]}
+            tricks.observe(torch.where(state.active, metrics["valid_error"], float("nan")),
+                           update)
+            # At the end, tricks may change the weights (early stopping restores the best
+            # ones): report those.
+            if update == last and tricks.finish():
+                metrics = _evaluate(state, data) | {"train_loss": metrics["train_loss"]}
             best = _record_curves(curves, state, metrics)
             bar.set_postfix(best_valid_err=f"{best:.4f}", refresh=False)
         if _due(update, config.monitor_every, last):
@@ -258,13 +245,13 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     train_seconds = earlier_seconds + time.perf_counter() - train_started
 
     diverged = state.diverged_at.cpu().tolist()
-    best_update = early.best_update.cpu().tolist() if early else [-1] * k
+    results = tricks.member_results()  # e.g. best_update, None for members without the trick
     run_info = {
         "config": config.to_dict(),
-        "members": [m | {"diverged_at": d if d >= 0 else None,
-                         "best_update": b if b >= 0 else None}
-                    for m, d, b in zip(config.to_dict()["members"], diverged, best_update,
-                                       strict=True)],
+        "members": [m | {"diverged_at": d if d >= 0 else None}
+                    | {key: values[i] for key, values in results.items()}
+                    for i, (m, d) in enumerate(zip(config.to_dict()["members"], diverged,
+                                                   strict=True))],
         "provenance": provenance(device),
         "wall_seconds": earlier_wall + time.perf_counter() - started,  # every segment
         "train_seconds": train_seconds,

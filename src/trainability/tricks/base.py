@@ -23,9 +23,15 @@ shapes fixed and never read tensor values on the host (no .item(), no Python bra
 value): whether a hook acts at all is decided once, when the bundle is built, so a whole
 step can later be fused or captured as a CUDA graph.
 
+Order: hooks of one kind run in registration order (trainability.tricks.units.UNITS), which is
+also the order of parts in a canonical trick string. Where order matters it is the natural
+one: after the activation batch norm, then the skip, then dropout; penalty gradients before
+any clipping (separate hooks). Figures order tricks by `family` (FAMILIES) first.
+
 Why classes with a dataclass spec rather than functions setting fields of one record: the
 record had to grow a field per trick, the network and the step had to branch on each, and
-rules were checked far from the trick they belong to. Here adding a trick is one new file.
+rules were checked far from the trick they belong to (some twice). Here adding a trick is one
+new unit file, named in units.UNITS (or a plugin module: trainability.plugins).
 """
 
 from __future__ import annotations
@@ -44,6 +50,12 @@ if TYPE_CHECKING:
     from trainability.nets.activations import Activation
     from trainability.tricks.net import TrickMLP
     from trainability.tricks.spec import TrickSet
+
+
+#: Trick families, in the order figures show them: architecture (batch norm, skips),
+#: gradient clipping, optimizer rules, regularization (dropout, penalties, early stopping),
+#: pretraining.
+FAMILIES = ("architecture", "clipping", "optimizer", "regularization", "pretraining")
 
 
 @dataclass(frozen=True)
@@ -65,10 +77,11 @@ class Trick:
     """One trick of one member, parsed from its spec (subclasses are frozen dataclasses).
 
     Class attributes:
-        name: the spec name ("batchnorm"); registration order is the order figures show
-            tricks in and the order of parts in a canonical trick string.
+        name: the spec name ("batchnorm"); registration order is the order of parts in a
+            canonical trick string (trainability.tricks.units.UNITS).
         label: how figures and the report name it; color: a hex string or None (figures
             pick one). An instance may refine both for its arguments (batchnorm:after).
+        family: one of FAMILIES; figures show tricks by family, then in registration order.
         changes_function: the network function differs from the plain MLP's (batch norm,
             skips), not only its training.
         plain_jacobian: the layer Jacobian stays diag(f'(s)) W^T (the monitor's singular
@@ -79,6 +92,7 @@ class Trick:
 
     name: ClassVar[str]
     label: ClassVar[str]
+    family: ClassVar[str]
     color: ClassVar[str | None] = None
     changes_function: ClassVar[bool] = False
     plain_jacobian: ClassVar[bool] = True
@@ -123,6 +137,8 @@ TRICKS: Registry[Trick] = Registry("trick")
 
 def register(cls: type[Trick]) -> type[Trick]:
     """Class decorator: add a trick under its `name` (after the ones registered before)."""
+    if cls.family not in FAMILIES:
+        raise ValueError(f"trick family must be one of {FAMILIES}, got {cls.family!r}")
     TRICKS.register(cls.name)(cls)
     return cls
 

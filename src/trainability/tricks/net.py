@@ -1,22 +1,24 @@
-"""A bundle of MLPs with tricks: batch norm, residual skips, dropout, maxout, PReLU, RReLU.
+"""A bundle of MLPs with tricks, and with activations that need more than a function (maxout,
+PReLU, RReLU).
 
 Same stacking as `BundledMLP` (weights (K, n_in, n_out), one baddbmm per layer for all K
 members) but trained by autograd: every parameter is a leaf that requires grad, and members
-may differ in any trick that keeps shapes equal. Per-member switches are (K, 1, 1) tensors
-applied with torch.where, so one pass serves every member; a member without batch norm simply
-ignores the normalized branch.
+may differ in any trick that keeps shapes equal. The network knows no trick by name: each
+trick's hooks (trainability.tricks.base.TrickHooks, gathered by
+trainability.tricks.hooks.BundleTricks) transform the weights, the activation's input and the
+layer's output at fixed points, for their own members through (K, 1, 1) masks, so one pass
+serves every member.
 
 Why hand-written rather than K torch.nn modules: the point of a bundle is one batched matmul
 per layer for all members; nn.BatchNorm1d, nn.Dropout and friends hold one parameter set and
 draw from the global RNG, whereas here each member has its own statistics, its own
 probability and a seeded generator that a checkpoint can save.
 
-Layer l (1..depth) of member k:
-    a^l = h^{l-1} W^{l-1} + b^{l-1}                (K, B, width * pieces)   linear output
-    s^l = BN(a^l) if batchnorm "before" else a^l                            activation input
-    u^l = f(s^l), BN(f(s^l)) if batchnorm "after"   (K, B, width)
-    h^l = u^l + h^{l-1} if residual and l >= 2 else u^l
-    h^l = dropout(h^l) while training
+Layer l (1..depth) of member k, with the hooks of the tricks in the bundle:
+    a^l = h^{l-1} weight(W^{l-1}) + b^{l-1}        (K, B, width * pieces)   linear output
+    s^l = pre_activation(a^l)                                       e.g. batch norm before
+    u^l = f(s^l)                                    (K, B, width)
+    h^l = post_activation(u^l, h^{l-1})             e.g. batch norm after, skip, dropout
 Modes: "train" (batch statistics, running statistics pending commit, dropout and RReLU noise
 on), "eval" (running statistics, no noise), "monitor" (batch statistics of the monitor set,
 not committed, no noise: at initialization the running statistics are not yet meaningful).
@@ -26,30 +28,22 @@ from __future__ import annotations
 
 import torch
 
-from trainability.nets.activations import SELU_ALPHA, SELU_LAMBDA
 from trainability.nets.mlp import BundledMLP, ForwardPass
-from trainability.tricks.spec import TrickSet
+from trainability.tricks.hooks import BundleTricks
+from trainability.tricks.spec import TrickSet, check_bundle
 
-BN_EPS = 1e-5  # torch.nn.BatchNorm1d defaults
-BN_MOMENTUM = 0.1
-#: -lambda * alpha of SELU: the value alpha dropout sets dropped units to (torch's constant).
-ALPHA_DROPOUT_VALUE = SELU_LAMBDA * SELU_ALPHA
 MODES = ("train", "eval", "monitor")
 
 
-def _member_column(values: list[float], device) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float32, device=device).view(-1, 1, 1)
-
-
 class TrickMLP(BundledMLP):
-    """K stacked MLPs whose members may each use batch norm, residual skips and dropout.
+    """K stacked MLPs whose members may each use their own tricks.
 
     Attributes (besides BundledMLP's):
-        gammas, betas: per hidden layer, (K, 1, n) batch-norm scale and shift (n = the
-            normalized width), or empty lists when no member uses batch norm.
-        running_means, running_vars: per hidden layer, (K, 1, n) buffers.
+        member_tricks: one TrickSet per member.
+        tricks: the hooks of the tricks the members use (BundleTricks).
+        flat_weights, flat_others: (K, P) buffers holding every parameter (see `_flatten`).
         slopes: per hidden layer, (K, 1, 1) learnable PReLU slopes (unused for others).
-        generator: the seeded RNG of dropout and RReLU noise.
+        generator: the seeded RNG of training noise (dropout, RReLU slopes).
     """
 
     def __init__(self, weights, biases, activations, tricks: list[TrickSet] | None = None,
@@ -58,87 +52,38 @@ class TrickMLP(BundledMLP):
         tricks = tricks or [TrickSet()] * self.n_members
         if len(tricks) != self.n_members:
             raise ValueError("one TrickSet per member is needed")
+        for member, activation in zip(tricks, activations, strict=True):
+            member.check(self.depth, activation)
+        check_bundle(tricks, activations, self.depth)
         device = weights[0].device
-        self.tricks = tricks
-        column = lambda values: _member_column(values, device)  # noqa: E731
-        self.bn_before = column([t.batchnorm == "before" for t in tricks]).bool()
-        self.bn_after = column([t.batchnorm == "after" for t in tricks]).bool()
-        self.residual = column([t.residual for t in tricks])
-        self.drop_p = column([t.dropout for t in tricks])
-        selu = [a.name == "selu" for a in activations]
-        self._set_dropout_coefficients(tricks, selu, column)
+        self.member_tricks = tricks
+        self.generator = torch.Generator(device=device).manual_seed(noise_seed)
         #: activation name -> (the activation, (k_a,) indices of its members)
         self._members_of = {a.name: (a, torch.tensor([i for i, b in enumerate(activations)
                                                       if b.name == a.name], device=device))
                             for a in activations}
-        self.uses_bn = any(t.batchnorm for t in tricks)
-        self.uses_bn_before = any(t.batchnorm == "before" for t in tricks)
-        self.uses_bn_after = any(t.batchnorm == "after" for t in tricks)
-        self.uses_residual = any(t.residual for t in tricks)
-        self.uses_dropout = any(t.dropout > 0 for t in tricks)
         for p in [*self.weights, *self.biases]:
             p.requires_grad_(True)
-        k, depth = self.n_members, self.depth
-        widths = [w.shape[2] for w in self.weights[:-1]]  # width * pieces
-        unit_widths = [w.shape[1] for w in self.weights[1:]]  # width
-        if self.uses_bn:
-            bn_widths = [a if self.uses_bn_before else u
-                         for a, u in zip(widths, unit_widths, strict=True)]
-            if self.uses_bn_before and self.uses_bn_after and widths != unit_widths:
-                raise ValueError("maxout members of one bundle must all put batchnorm on the "
-                                 "same side of the activation")
-            self.gammas = [torch.ones(k, 1, n, device=device, requires_grad=True)
-                           for n in bn_widths]
-            self.betas = [torch.zeros(k, 1, n, device=device, requires_grad=True)
-                          for n in bn_widths]
-            self.running_means = [torch.zeros(k, 1, n, device=device) for n in bn_widths]
-            self.running_vars = [torch.ones(k, 1, n, device=device) for n in bn_widths]
-        else:
-            self.gammas, self.betas, self.running_means, self.running_vars = [], [], [], []
         slope0 = [a.learnable_slope if a.learnable_slope is not None else 0.0
                   for a in activations]
         self.uses_prelu = any(a.learnable_slope is not None for a in activations)
-        self.slopes = ([column(slope0).clone().requires_grad_(True) for _ in range(depth)]
+        column = torch.tensor(slope0, dtype=torch.float32, device=device).view(-1, 1, 1)
+        self.slopes = ([column.clone().requires_grad_(True) for _ in range(self.depth)]
                        if self.uses_prelu else [])
+        self.tricks = BundleTricks.build(self, tricks)
         self._flatten()
-        self.generator = torch.Generator(device=device).manual_seed(noise_seed)
-        self._pending: list[tuple] = []
-        if self.uses_residual and depth < 2:
-            raise ValueError("residual needs depth >= 2: skips join equal-width hidden layers")
-
-    def _set_dropout_coefficients(self, tricks, selu, column) -> None:
-        """Kept units become x * scale + shift, dropped ones drop_value (per member).
-
-        Inverted dropout: scale 1/(1-p), shift 0, dropped 0. Alpha dropout (SELU members),
-        exactly torch's formula: a = ((1 - p)(1 + p alpha'^2))^-1/2 with alpha' the SELU
-        saturation value; kept a x + a alpha' p, dropped a alpha' (p - 1), which keeps zero
-        mean and unit variance.
-        """
-        scale, shift, dropped = [], [], []
-        for trick, is_selu in zip(tricks, selu, strict=True):
-            p = trick.dropout
-            if is_selu and p > 0:
-                alpha = ALPHA_DROPOUT_VALUE
-                a = ((alpha * alpha * p + 1) * (1 - p)) ** -0.5
-                scale.append(a)
-                shift.append(alpha * a * p)
-                dropped.append(alpha * a * (p - 1))
-            else:
-                scale.append(1.0 / (1.0 - p))
-                shift.append(0.0)
-                dropped.append(0.0)
-        self.drop_scale, self.drop_shift, self.drop_value = (column(v) for v in
-                                                             (scale, shift, dropped))
+        self.tricks.attach()
 
     # ---- parameters ---------------------------------------------------------------------
     def _flatten(self) -> None:
         """Move every parameter into two flat (K, P) buffers and make the parameters views.
 
         `flat_weights` holds the weight matrices (the penalized tensors), `flat_others` the
-        rest (biases, batch-norm scales and shifts, PReLU slopes). The optimizer, clipping and
-        penalties then act on two tensors instead of one per layer, whatever the depth: at
-        depth 50 that is ~15 kernel launches per step instead of thousands. The views are
-        leaves that require grad, so autograd still returns one gradient per layer.
+        rest: biases, the tricks' parameters (batch-norm gains and shifts, ...), PReLU slopes.
+        The optimizer, clipping and penalties then act on two tensors instead of one per
+        layer, whatever the depth: at depth 50 that is ~15 kernel launches per step instead
+        of thousands. The views are leaves that require grad, so autograd still returns one
+        gradient per layer.
         """
         k = self.n_members
         device = self.weights[0].device
@@ -155,12 +100,12 @@ class TrickMLP(BundledMLP):
             return flat, views
 
         self.flat_weights, self.weights = pack(self.weights)
-        others = [*self.biases, *self.gammas, *self.betas, *self.slopes]
-        self.flat_others, views = pack(others)
-        counts = [len(self.biases), len(self.gammas), len(self.betas), len(self.slopes)]
-        bounds = [sum(counts[:i]) for i in range(5)]
-        self.biases, self.gammas, self.betas, self.slopes = (
-            views[bounds[i]:bounds[i + 1]] for i in range(4))
+        tricks = self.tricks.parameters()
+        self.flat_others, views = pack([*self.biases, *tricks, *self.slopes])
+        n_biases, n_tricks = len(self.biases), len(tricks)
+        self.biases = views[:n_biases]
+        self.tricks.replace_parameters(views[n_biases:n_biases + n_tricks])
+        self.slopes = views[n_biases + n_tricks:]
 
     def flat_gradients(self, grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-parameter gradients (as from autograd over parameters()) packed like the flat
@@ -175,15 +120,12 @@ class TrickMLP(BundledMLP):
         return pack(list(grads[:n]), self.flat_weights), pack(list(grads[n:]), self.flat_others)
 
     def parameters(self) -> list[torch.Tensor]:
-        """Every trainable tensor, weights first: [W^0..W^depth, b^0.., gammas, betas, slopes]."""
-        return [*self.weights, *self.biases, *self.gammas, *self.betas, *self.slopes]
-
-    def weight_indices(self) -> set[int]:
-        """Indices into parameters() of the weight matrices (the only penalized tensors)."""
-        return set(range(len(self.weights)))
+        """Every trainable tensor, in the flat buffers' order: the weights W^0..W^depth, then
+        the biases, the tricks' parameters and the PReLU slopes."""
+        return [*self.weights, *self.biases, *self.tricks.parameters(), *self.slopes]
 
     def buffers(self) -> list[torch.Tensor]:
-        return [*self.running_means, *self.running_vars]
+        return self.tricks.buffers()
 
     def state(self) -> dict:
         return {"parameters": [self.flat_weights.cpu().clone(), self.flat_others.cpu().clone()],
@@ -209,28 +151,27 @@ class TrickMLP(BundledMLP):
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        self._pending = []
-        h = x.unsqueeze(0).expand(self.n_members, *x.shape)
+        tricks = self.tricks
+        h = x.unsqueeze(0).expand(self.n_members, *x.shape)  # (K, B, n_0), no copy
         inputs, linear, pre, post = [], [], [], []
         for layer in range(self.depth):
             inputs.append(h)
-            a = torch.baddbmm(self.biases[layer], h, self.weights[layer])
+            a = torch.baddbmm(self.biases[layer], h, self._weight(layer))  # (K, B, n * pieces)
             linear.append(a)
-            s = self._batchnorm(layer, a, mode, self.bn_before) if self.uses_bn_before else a
+            s = tricks.pre_activation(layer, a, mode)
             if mode == "monitor" and not s.requires_grad:
                 s.requires_grad_(True)
             pre.append(s)
-            u = self._activate(layer, s, mode)
-            if self.uses_bn_after:
-                u = self._batchnorm(layer, u, mode, self.bn_after)
-            if self.uses_residual and layer > 0:
-                u = u + self.residual * h
-            if self.uses_dropout and mode == "train":
-                u = self._dropout(u)
-            post.append(u)
-            h = u
-        logits = torch.baddbmm(self.biases[-1], h, self.weights[-1])
+            u = self._activate(layer, s, mode)  # (K, B, n)
+            h = tricks.post_activation(layer, u, h, mode)
+            post.append(h)
+        logits = torch.baddbmm(self.biases[-1], h, self._weight(self.depth))  # (K, B, classes)
         return ForwardPass(pre, post, logits, linear_outputs=linear, layer_inputs=inputs)
+
+    def _weight(self, layer: int) -> torch.Tensor:
+        """W^layer as the forward pass uses it: (K, n_in, n_out)."""
+        w = self.weights[layer]
+        return self.tricks.weight(layer, w) if self.tricks.transforms_weights else w
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -259,6 +200,8 @@ class TrickMLP(BundledMLP):
         return out
 
     def _apply(self, act, layer: int, block: torch.Tensor, members, mode: str) -> torch.Tensor:
+        """Activation `act` of its members' block: the learned slope of PReLU, the random
+        slope of RReLU while training, else the activation's own function."""
         if act.learnable_slope is not None:
             return torch.where(block >= 0, block, self.slopes[layer][members] * block)
         if act.random_slopes is not None and mode == "train":
@@ -267,48 +210,10 @@ class TrickMLP(BundledMLP):
             return torch.where(block >= 0, block, (low + (high - low) * slope) * block)
         return act(block)
 
-    def _batchnorm(self, layer: int, t: torch.Tensor, mode: str,
-                   members: torch.Tensor) -> torch.Tensor:
-        """Normalize t (K, B, n) over the batch for the members in `members` (K, 1, 1) bool.
-
-        As torch.nn.BatchNorm1d: biased batch variance in the forward pass, the unbiased one
-        in the running estimate; evaluation uses the running estimates.
-        """
-        if t.shape[-1] != self.gammas[layer].shape[-1]:
-            return t  # the other side of the activation (maxout changes the width)
-        if mode == "eval":
-            mean, var = self.running_means[layer], self.running_vars[layer]
-        else:
-            # Not torch.var_mean: over the middle dim of (K, B, n) it is ~30x slower on CPU.
-            mean = t.mean(dim=1, keepdim=True)
-            centred = t - mean
-            var = (centred * centred).mean(dim=1, keepdim=True)
-            if mode == "train":
-                n = t.shape[1]
-                self._pending.append((layer, members, mean.detach(),
-                                      var.detach() * n / max(n - 1, 1)))
-        normalized = (t - mean) * torch.rsqrt(var + BN_EPS) * self.gammas[layer] \
-            + self.betas[layer]
-        return torch.where(members, normalized, t)
-
-    def _dropout(self, u: torch.Tensor) -> torch.Tensor:
-        keep = torch.rand(u.shape, generator=self.generator, device=u.device) >= self.drop_p
-        return torch.where(keep, u * self.drop_scale + self.drop_shift, self.drop_value)
-
-    @torch.no_grad()
-    def commit_running_stats(self, updated: torch.Tensor) -> None:
-        """Fold the last training forward's batch statistics into the running estimates of
-        members that normalize and were updated (updated: (K,) bool)."""
-        for layer, members, mean, var in self._pending:
-            mask = members & updated.view(-1, 1, 1)
-            for buffer, batch in ((self.running_means[layer], mean),
-                                  (self.running_vars[layer], var)):
-                buffer.copy_(torch.where(mask, (1 - BN_MOMENTUM) * buffer + BN_MOMENTUM * batch,
-                                         buffer))
-        self._pending = []
-
     def jacobian_supported(self) -> torch.Tensor:
-        """(K,) bool: members whose layer Jacobian is diag(f'(s)) W^T (no batch norm, skip,
-        maxout or learned slope), for which the monitor's singular values are meaningful."""
-        return torch.tensor([not (t.batchnorm or t.residual) and a.elementwise
-                             for t, a in zip(self.tricks, self.member_activations, strict=True)])
+        """(K,) bool: members whose layer Jacobian is diag(f'(s)) W^T (no trick that changes
+        it, no maxout or learned slope), for which the monitor's singular values are
+        meaningful."""
+        return torch.tensor([t.plain_jacobian and a.elementwise
+                             for t, a in zip(self.member_tricks, self.member_activations,
+                                             strict=True)])

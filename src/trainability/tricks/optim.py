@@ -1,4 +1,4 @@
-"""Per-member optimizers, gradient clipping and penalties for stacked (bundled) parameters.
+"""Per-member optimizers for stacked (bundled) parameters.
 
 A bundle stacks K member networks along dim 0: a weight is (K, n_in, n_out), a bias
 (K, 1, n_out), a PReLU slope (K, 1, 1), a BatchNorm gain (K, 1, n); gradients have the same
@@ -6,11 +6,11 @@ shapes. Slice k of every tensor belongs to member k, which is a network of its o
 
 Why hand-written rather than torch.optim: a torch optimizer applies one set of
 hyper-parameters (one lr, one momentum, one weight decay, one rule) to a whole tensor, but here
-each slice along dim 0 is a different network with its own optimizer, learning rate, clipping
-threshold and penalty. Splitting the stacked tensors into K*L leaf tensors for torch.optim
+each slice along dim 0 is a different network with its own optimizer, learning rate and
+weight decay. Splitting the stacked tensors into K*L leaf tensors for torch.optim
 would cost K Python-level optimizer steps per update and break the single batched pass.
-Likewise torch.nn.utils.clip_grad_norm_ would clip with the *bundle's* total norm; clipping
-here uses each member's own total norm over all of its gradients.
+(Clipping and the L1 penalty, per member likewise, live in their trick units:
+trainability.tricks.units.clipping and .penalties.)
 
 Every rule reproduces its torch.optim counterpart with torch's defaults (tests/test_optim.py
 checks them step for step against torch.optim and torch.nn.utils):
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import torch
 
-KINDS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
+from trainability.tricks.base import rows as _rows
 
 # The hyper-parameters each kind takes, with torch.optim's defaults ("momentum" defaults to
 # the classic 0.9: with torch's default of 0 it would be plain "sgd").
@@ -48,6 +48,8 @@ _DEFAULTS: dict[str, dict[str, float]] = {
     "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
 }
 _HYPER = ("momentum", "alpha", "eps", "beta1", "beta2")
+#: The rules, in the order the trick units register them (trainability.tricks.spec.OPTIMIZERS).
+KINDS = tuple(_DEFAULTS)
 
 # Optimizer state kept per kind, one tensor per parameter; names follow torch.optim's state.
 _BUFFERS: dict[str, tuple[str, ...]] = {
@@ -105,11 +107,6 @@ class OptimizerSpec:
     def buffers(self) -> tuple[str, ...]:
         """Names of the state tensors this kind keeps per parameter."""
         return _BUFFERS[self.name]
-
-
-def _rows(x: torch.Tensor, ndim: int) -> torch.Tensor:
-    """View a per-member (G,) tensor as (G, 1, ..., 1) with `ndim` dims, for broadcasting."""
-    return x.reshape(x.shape[0], *([1] * (ndim - 1)))
 
 
 class _Group:
@@ -352,60 +349,3 @@ class BundleOptimizer:
                 for buf, saved in zip(bufs, state["buffers"][group.kind][name], strict=True):
                     buf.copy_(saved)
 
-
-def member_norms(grads: list[torch.Tensor]) -> torch.Tensor:
-    """Each member's total 2-norm over all of its gradients: list of (K, ...) -> (K,)."""
-    if not grads:
-        raise ValueError("member_norms needs at least one gradient tensor")
-    per_tensor = torch.stack(
-        [torch.linalg.vector_norm(g.reshape(g.shape[0], -1), dim=1) for g in grads], dim=1)
-    return torch.linalg.vector_norm(per_tensor, dim=1)  # (K,)
-
-
-def clip_grad_norm_(grads: list[torch.Tensor], max_norm: torch.Tensor) -> torch.Tensor:
-    """Clip each member's gradients by its own total norm, in place.
-
-    torch.nn.utils.clip_grad_norm_'s formula per member k: with n_k the 2-norm of all of
-    grads[i][k] together, every grads[i][k] is multiplied by min(1, max_norm[k] / (n_k + 1e-6)).
-
-    Args:
-        grads: list of (K, ...) gradients, modified in place.
-        max_norm: (K,); inf leaves that member's gradients untouched.
-
-    Returns:
-        (K,) total norms before clipping.
-    """
-    norms = member_norms(grads)
-    max_norm = max_norm.to(device=norms.device, dtype=norms.dtype)
-    scale = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
-    scale = torch.where(torch.isinf(max_norm), torch.ones_like(scale), scale)
-    for g in grads:
-        g.mul_(_rows(scale, g.dim()).to(g.dtype))
-    return norms
-
-
-def clip_grad_value_(grads: list[torch.Tensor], clip: torch.Tensor) -> None:
-    """Clamp member k's gradients to [-clip[k], clip[k]], in place (torch's clip_grad_value_).
-
-    Args:
-        grads: list of (K, ...) gradients.
-        clip: (K,); inf leaves that member's gradients untouched.
-    """
-    for g in grads:
-        bound = _rows(clip.to(device=g.device, dtype=g.dtype), g.dim())
-        g.clamp_(min=-bound, max=bound)
-
-
-def add_l1_(grads: list[torch.Tensor], params: list[torch.Tensor], l1: torch.Tensor,
-            skip: Collection[int] = frozenset()) -> None:
-    """grad += l1[k] * sign(p): the subgradient of l1[k] * ||W||_1, with sign(0) = 0.
-
-    Args:
-        grads, params: lists of (K, ...) tensors, pairwise of equal shape; grads in place.
-        l1: (K,) penalty coefficients.
-        skip: indices into the lists that get no penalty (biases, BatchNorm, ...).
-    """
-    for i, (g, p) in enumerate(zip(grads, params, strict=True)):
-        if i in skip:
-            continue
-        g.addcmul_(_rows(l1.to(device=g.device, dtype=g.dtype), g.dim()), torch.sign(p))

@@ -1,4 +1,4 @@
-"""Parse a member's trick string into a `TrickSet`, and refuse combinations that make no sense.
+"""Parse a member's trick string into a `TrickSet`, spell it one way, check combinations.
 
 A trick string is "none" or '+'-joined specs, each `name[:args]` (the registry spec syntax):
 
@@ -14,170 +14,85 @@ A trick string is "none" or '+'-joined specs, each `name[:args]` (the registry s
     pretrain_dae[:updates=<n>,noise=<p>,lr=<r>]
                                       greedy layer-wise denoising auto-encoder pretraining first
 
-Adding a trick is one `@TRICKS.register` function that sets fields of the `TrickSet` being
-built; `parse_trick` then checks the combination.
+Each trick is one unit in trainability/tricks/units/ (see trainability.tricks.base for what a
+unit holds); this module knows none of them by its rules, only through the registry. Nothing
+here loads torch, so planning parses, spells and checks trick strings without it.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from functools import reduce
 
-from trainability.registry import Registry, format_value, parse_spec
+import trainability.tricks.units  # noqa: F401  (registers every trick, in order)
+from trainability.registry import format_value, parse_spec
+from trainability.tricks.base import FAMILIES, TRICKS, OptimizerChoice, Trick, optimizer_kinds
 
 NONE = "none"
-OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
-
-
-@dataclass(frozen=True)
-class Pretraining:
-    """Greedy layer-wise denoising auto-encoder pretraining (Vincent et al. 2008).
-
-    Attributes:
-        updates: minibatch updates per hidden layer.
-        noise: probability of zeroing each input component (masking noise).
-        lr: SGD learning rate of the auto-encoders.
-    """
-
-    updates: int = 1000
-    noise: float = 0.25
-    lr: float = 0.01
+#: Plain SGD first, then the optimizers of the registered tricks, in registration order.
+OPTIMIZERS = optimizer_kinds()
+#: The colour figures give "none" (plain SGD) where they compare tricks.
+NONE_COLOR = "#000000"
 
 
 @dataclass(frozen=True)
 class TrickSet:
-    """Everything a trick string switches on for one member (defaults: the paper's plain SGD).
+    """Everything a trick string switches on for one member ("none": no units).
 
     Attributes:
-        batchnorm: None, "before" or "after" the activation.
-        residual: identity skips h^l = f(.) + h^{l-1} for hidden layers 2..depth.
-        clip_norm / clip_value: inf = no clipping.
-        dropout: drop probability of hidden units (0 = none).
-        l1 / l2: penalty weights (l2 applied as weight decay, as torch.optim does).
-        optimizer: one of OPTIMIZERS; momentum: its coefficient for "momentum".
-        early_stopping: restore the best-validation weights at the end; patience in
-            evaluations (None: never stop early, only restore).
-        pretraining: None or the DAE pretraining settings.
+        units: one parsed `Trick` per part, in registration order.
     """
 
-    batchnorm: str | None = None
-    residual: bool = False
-    clip_norm: float = math.inf
-    clip_value: float = math.inf
-    dropout: float = 0.0
-    l1: float = 0.0
-    l2: float = 0.0
-    optimizer: str = "sgd"
-    momentum: float = 0.0
-    early_stopping: bool = False
-    patience: int | None = None
-    pretraining: Pretraining | None = None
-    names: tuple[str, ...] = field(default=())
+    units: tuple[Trick, ...] = ()
+
+    def __contains__(self, name: str) -> bool:
+        return any(u.name == name for u in self.units)
+
+    def get(self, name: str) -> Trick | None:
+        """The member's unit of trick `name`, or None."""
+        return next((u for u in self.units if u.name == name), None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(u.name for u in self.units)
 
     @property
     def is_plain(self) -> bool:
         """True when the member is the paper's network trained by plain SGD."""
-        return self == TrickSet()
+        return not self.units
 
     @property
-    def changes_forward(self) -> bool:
-        """True when the network function itself differs from the plain MLP."""
-        return self.batchnorm is not None or self.residual or self.dropout > 0
+    def optimizer_choice(self) -> OptimizerChoice:
+        """The member's optimizer rule and weight decay, every unit's choice applied."""
+        return reduce(lambda choice, unit: unit.configure_optimizer(choice), self.units,
+                      OptimizerChoice())
 
+    @property
+    def optimizer(self) -> str:
+        """The member's optimizer rule: one of OPTIMIZERS."""
+        return self.optimizer_choice.kind
 
-Setter = Callable[..., dict]
-TRICKS: Registry[Setter] = Registry("trick")
+    @property
+    def plain_jacobian(self) -> bool:
+        """True when every unit keeps the layer Jacobian diag(f'(s)) W^T."""
+        return all(u.plain_jacobian for u in self.units)
 
+    # Shortcuts for planning and the run loop, by the tricks' registered names.
+    @property
+    def early_stopping(self) -> bool:
+        return "early_stopping" in self
 
-def _positive(name: str, value: float, upper: float = math.inf) -> float:
-    value = float(value)
-    if not 0 < value < upper:
-        bound = f" and < {upper:g}" if upper < math.inf else ""
-        raise ValueError(f"{name} needs a number > 0{bound}, got {value!r}")
-    return value
+    @property
+    def pretraining(self) -> Trick | None:
+        """The pretrain_dae unit (its .updates, .noise, .lr), or None."""
+        return self.get("pretrain_dae")
 
-
-@TRICKS.register("batchnorm")
-def _batchnorm(where: str = "before") -> dict:
-    if where not in ("before", "after"):
-        raise ValueError(f"batchnorm takes 'before' or 'after' (the activation), got {where!r}")
-    return {"batchnorm": where}
-
-
-@TRICKS.register("residual")
-def _residual() -> dict:
-    return {"residual": True}
-
-
-@TRICKS.register("clip_norm")
-def _clip_norm(max_norm: float) -> dict:
-    return {"clip_norm": _positive("clip_norm", max_norm)}
-
-
-@TRICKS.register("clip_value")
-def _clip_value(clip: float) -> dict:
-    return {"clip_value": _positive("clip_value", clip)}
-
-
-@TRICKS.register("dropout")
-def _dropout(p: float = 0.5) -> dict:
-    return {"dropout": _positive("dropout", p, 1.0)}
-
-
-@TRICKS.register("l2")
-def _l2(weight: float) -> dict:
-    return {"l2": _positive("l2", weight)}
-
-
-@TRICKS.register("l1")
-def _l1(weight: float) -> dict:
-    return {"l1": _positive("l1", weight)}
-
-
-@TRICKS.register("momentum")
-def _momentum(mu: float = 0.9) -> dict:
-    return {"optimizer": "momentum", "momentum": _positive("momentum", mu, 1.0)}
-
-
-@TRICKS.register("adagrad")
-def _adagrad() -> dict:
-    return {"optimizer": "adagrad"}
-
-
-@TRICKS.register("rmsprop")
-def _rmsprop() -> dict:
-    return {"optimizer": "rmsprop"}
-
-
-@TRICKS.register("adam")
-def _adam() -> dict:
-    return {"optimizer": "adam"}
-
-
-@TRICKS.register("early_stopping")
-def _early_stopping(patience: int | None = None) -> dict:
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int)
-                                 or patience < 1):
-        raise ValueError(f"early_stopping patience must be an integer >= 1, got {patience!r}")
-    return {"early_stopping": True, "patience": patience}
-
-
-@TRICKS.register("pretrain_dae")
-def _pretrain_dae(updates: int = 1000, noise: float = 0.25, lr: float = 0.01) -> dict:
-    if isinstance(updates, bool) or not isinstance(updates, int) or updates < 1:
-        raise ValueError(f"pretrain_dae updates must be an integer >= 1, got {updates!r}")
-    if not 0 <= float(noise) < 1:
-        raise ValueError(f"pretrain_dae noise must lie in [0, 1), got {noise!r}")
-    return {"pretraining": Pretraining(updates, float(noise), _positive("pretrain_dae lr", lr))}
-
-
-#: Groups of fields that one trick string may set only once.
-_EXCLUSIVE = {
-    "optimizer": "choose one optimizer among momentum, adagrad, rmsprop, adam",
-    "batchnorm": "batchnorm appears twice",
-}
+    def check(self, depth: int | None = None, activation=None) -> None:
+        """Every unit's combination rules (trainability.tricks.base.Trick.check); raises
+        ValueError (one line). Without depth and activation, only the rules among tricks."""
+        for unit in self.units:
+            unit.check(self, depth, activation)
 
 
 def parse_trick(text: str) -> TrickSet:
@@ -189,44 +104,49 @@ def parse_trick(text: str) -> TrickSet:
         raise ValueError(f"a trick is 'none' or specs joined by '+', got {text!r}")
     if text.strip() == NONE:
         return TrickSet()
-    values: dict = {}
-    names: list[str] = []
+    units: list[Trick] = []
     for part in text.split("+"):
         spec = parse_spec(part)
-        if spec.name in names:
+        if spec.name in (u.name for u in units):
             raise ValueError(f"trick {spec.name!r} appears twice in {text!r}")
         if spec.name == NONE:
             raise ValueError(f"'none' cannot be combined with other tricks in {text!r}")
-        fields = TRICKS.build(spec)
-        for key, message in _EXCLUSIVE.items():
-            if key in fields and key in values:
-                raise ValueError(f"in {text!r}: {message}")
-        values |= fields
-        names.append(spec.name)
-    tricks = replace(TrickSet(), **values, names=tuple(names))
-    _check_combination(tricks, text)
+        units.append(TRICKS.build(spec))
+    order = TRICKS.registered()
+    tricks = TrickSet(tuple(sorted(units, key=lambda u: order.index(u.name))))
+    try:
+        tricks.check()
+    except ValueError as error:
+        raise ValueError(f"in {text!r}: {error}") from None
     return tricks
 
 
-def _check_combination(tricks: TrickSet, text: str) -> None:
-    if tricks.clip_norm < math.inf and tricks.clip_value < math.inf:
-        raise ValueError(f"in {text!r}: use clip_norm or clip_value, not both")
-    if tricks.pretraining is not None and (tricks.batchnorm or tricks.residual):
-        raise ValueError(f"in {text!r}: pretrain_dae pretrains a plain MLP layer by layer; "
-                         "drop batchnorm/residual or the pretraining")
-    if tricks.patience is not None and not tricks.early_stopping:  # pragma: no cover
-        raise ValueError(f"in {text!r}: patience needs early_stopping")
+def figure_order() -> list[str]:
+    """Registered trick names in the order figures show them: by family (base.FAMILIES),
+    then in registration order."""
+    names = TRICKS.registered()
+    return sorted(names, key=lambda n: (FAMILIES.index(TRICKS.factory(n).family),
+                                        names.index(n)))
+
+
+def check_bundle(member_tricks: list[TrickSet], activations: list, depth: int) -> None:
+    """Every registered trick's rules for one bundle (Trick.check_bundle), for the tricks
+    some member uses; raises ValueError (one line)."""
+    for name in TRICKS.registered():
+        members = [t.get(name) for t in member_tricks]
+        if any(m is not None for m in members):
+            TRICKS.factory(name).check_bundle(members, activations, depth)
 
 
 def canonical(text: str) -> str:
     """The one spelling of a trick string, so that equivalent strings are one network.
 
-    Parts follow the order in which the tricks are registered above ("adam+clip_norm:1" ->
-    "clip_norm:1+adam"); numbers are always spelled out, in one format ("clip_norm:1.0" ->
-    "clip_norm:1", "momentum" -> "momentum:0.9"), so that a label says its rate or
-    probability; other arguments only where they differ from the default ("batchnorm:before"
-    -> "batchnorm"); one argument is written positionally, several as key=value. Raises
-    ValueError, like parse_trick, for a string that is not a valid trick.
+    Parts follow the order in which the tricks are registered (trainability.tricks.units:
+    "adam+clip_norm:1" -> "clip_norm:1+adam"); numbers are always spelled out, in one format
+    ("clip_norm:1.0" -> "clip_norm:1", "momentum" -> "momentum:0.9"), so that a label says
+    its rate or probability; other arguments only where they differ from the default
+    ("batchnorm:before" -> "batchnorm"); one argument is written positionally, several as
+    key=value. Raises ValueError, like parse_trick, for a string that is not a valid trick.
     """
     parse_trick(text)
     if text.strip() == NONE:
@@ -238,7 +158,8 @@ def canonical(text: str) -> str:
 
 
 def _spelling(spec) -> str:
-    """One trick spec's canonical spelling (see `canonical`)."""
+    """One trick spec's canonical spelling (see `canonical`): its unit's signature says
+    the argument names and defaults."""
     signature = inspect.signature(TRICKS.factory(spec.name))
     bound = signature.bind(*spec.args, **dict(spec.kwargs))
     bound.apply_defaults()

@@ -29,6 +29,7 @@ class BatchNorm(Trick):
     """Attributes: where: "before" or "after" the activation."""
 
     name = "batchnorm"
+    family = "architecture"
     label = "Batch norm"
     color = "#0173b2"
     changes_function = True

@@ -22,6 +22,8 @@ torch = lazy_import("torch")
 class Clipping(Trick):
     """A gradient clipping rule; a member uses at most one."""
 
+    family = "clipping"
+
     def check(self, tricks, depth=None, activation=None) -> None:
         rules = [u.name for u in tricks.units if isinstance(u, Clipping)]
         if len(rules) > 1:

@@ -35,6 +35,7 @@ class Dropout(Trick):
     """Attributes: p: the drop probability, in (0, 1)."""
 
     name = "dropout"
+    family = "regularization"
     label = "Dropout"
     color = "#4878d0"
     p: float = 0.5

@@ -27,6 +27,7 @@ class EarlyStopping(Trick):
     updating (None: never stop early, only restore at the end)."""
 
     name = "early_stopping"
+    family = "regularization"
     label = "Early stopping"
     color = "#d65f5f"
     results = ("best_update",)

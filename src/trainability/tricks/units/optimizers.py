@@ -21,6 +21,8 @@ from trainability.tricks.base import (
 class Optimizer(Trick):
     """An optimizer rule; a member uses at most one."""
 
+    family = "optimizer"
+
     def check(self, tricks, depth=None, activation=None) -> None:
         if sum(u.optimizer_kind is not None for u in tricks.units) > 1:
             choices = ", ".join(optimizer_kinds()[1:])

@@ -31,6 +31,7 @@ class L2(Trick):
     """Attributes: weight: lambda."""
 
     name = "l2"
+    family = "regularization"
     label = "L2"
     color = "#ee854a"
     weight: float
@@ -48,6 +49,7 @@ class L1(Trick):
     """Attributes: weight: lambda."""
 
     name = "l1"
+    family = "regularization"
     label = "L1"
     color = "#6acc64"
     weight: float

@@ -15,6 +15,7 @@ from trainability.tricks.base import Trick, TrickHooks, register
 @dataclass(frozen=True)
 class Residual(Trick):
     name = "residual"
+    family = "architecture"
     label = "Residual"
     color = "#de8f05"
     changes_function = True

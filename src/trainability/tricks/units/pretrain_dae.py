@@ -1,5 +1,6 @@
-"""Greedy layer-wise denoising auto-encoder pretraining (Vincent et al. 2008), the reference
-curve of the paper's Fig. 11 (Bengio et al. 2007; Erhan et al. 2010).
+"""pretrain_dae[:updates=<n>,noise=<p>,lr=<r>]: greedy layer-wise denoising auto-encoder
+pretraining (Vincent et al. 2008) before supervised training, the reference curve of the
+paper's Fig. 11 (Bengio et al. 2007; Erhan et al. 2010).
 
 Hidden layer l (1..depth) is trained as an auto-encoder on the representation h^{l-1} of the
 layers below it, which are already pretrained and kept fixed:
@@ -12,18 +13,76 @@ layers below it, which are already pretrained and kept fixed:
 with plain SGD on W^{l-1}, b^{l-1} and the decoder bias d for `updates` minibatches per layer.
 The squared error is used at every layer, so it applies to inputs of any range. Only members
 with `pretrain_dae` are changed; supervised training then starts from the pretrained weights.
+A plain MLP with an elementwise activation is pretrained, and one bundle shares one setting
+(the phase runs once for the bundle).
 """
 
 from __future__ import annotations
 
-import torch
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from trainability.nets.mlp import BundledMLP
-from trainability.tricks.spec import Pretraining
+from trainability.lazy import lazy_import
+from trainability.tricks.base import Trick, TrickHooks, positive, register, whole
+
+torch = lazy_import("torch")
+
+if TYPE_CHECKING:
+    from trainability.nets.mlp import BundledMLP
 
 
-def _reconstruction_error(net: BundledMLP, layer: int, h: torch.Tensor, decoder_bias: torch.Tensor,
-                          noise: float, generator: torch.Generator | None) -> torch.Tensor:
+@register
+@dataclass(frozen=True)
+class PretrainDAE(Trick):
+    """Attributes:
+        updates: minibatch updates per hidden layer.
+        noise: probability of zeroing each input component (masking noise), in [0, 1).
+        lr: SGD learning rate of the auto-encoders.
+    """
+
+    name = "pretrain_dae"
+    family = "pretraining"
+    label = "DAE pretraining"
+    color = "#956cb4"
+    updates: int = 1000
+    noise: float = 0.25
+    lr: float = 0.01
+
+    def __post_init__(self) -> None:
+        whole("pretrain_dae updates", self.updates)
+        if not 0 <= float(self.noise) < 1:
+            raise ValueError(f"pretrain_dae noise must lie in [0, 1), got {self.noise!r}")
+        self._set(noise=float(self.noise), lr=positive("pretrain_dae lr", self.lr))
+
+    def check(self, tricks, depth=None, activation=None) -> None:
+        changed = [u.name for u in tricks.units if u.changes_function]
+        if changed:
+            raise ValueError(f"pretrain_dae pretrains a plain MLP layer by layer; drop "
+                             f"{'/'.join(changed)} or the pretraining")
+        if activation is not None and not activation.elementwise:
+            raise ValueError(f"pretrain_dae needs an elementwise activation, not "
+                             f"{activation.name!r}")
+
+    @classmethod
+    def check_bundle(cls, members, activations, depth) -> None:
+        if len({m for m in members if m is not None}) > 1:
+            raise ValueError("members of one bundle must share their pretrain_dae settings")
+
+    @classmethod
+    def hooks(cls, net, members) -> PretrainHooks:
+        return PretrainHooks(net, members)
+
+
+class PretrainHooks(TrickHooks):
+    def pretrain(self, next_batch, probe_x, seed):
+        settings = next(m for m in self.members if m is not None)
+        generator = torch.Generator(device=probe_x.device).manual_seed(seed)
+        return pretrain(self.net, settings, self.mask.view(-1), next_batch, probe_x, generator)
+
+
+def _reconstruction_error(net: BundledMLP, layer: int, h: torch.Tensor,
+                          decoder_bias: torch.Tensor, noise: float,
+                          generator: torch.Generator | None) -> torch.Tensor:
     """(K,) mean squared reconstruction error per input unit of layer `layer`'s auto-encoder."""
     if noise > 0 and generator is not None:
         keep = torch.rand(h.shape, generator=generator, device=h.device) >= noise
@@ -47,7 +106,7 @@ def _representation(net: BundledMLP, x: torch.Tensor, layers: int) -> torch.Tens
     return h
 
 
-def pretrain(net: BundledMLP, settings: Pretraining, members: torch.Tensor, next_batch,
+def pretrain(net: BundledMLP, settings: PretrainDAE, members: torch.Tensor, next_batch,
              probe_x: torch.Tensor, generator: torch.Generator) -> list[dict]:
     """Pretrain every hidden layer of the members where `members` (K,) bool is True.
 
