@@ -19,7 +19,7 @@ train stream (default config) against the authors' figures (``AUTHORS_PIXEL_STAT
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import subprocess
 import sys
 import tempfile
@@ -44,22 +44,29 @@ from trainability.data.shapeset import (  # noqa: E402
 )
 
 TARGET = 20_000.0  # images/s on the 2-core CPU of the development machine
-MODULE_PATH = "src/trainability/data/shapeset.py"
+GENERATOR = "src/trainability/data/shapeset"  # a package now; one file (+ ".py") before
 
 
 def load_revision(rev: str) -> ModuleType:
-    """The generator module as of git revision ``rev``, imported under a private name."""
+    """The generator as of git revision ``rev``, imported as ``trainability_baseline``'s: its
+    files (the package, or the single module of older revisions) are extracted with git and
+    their imports of ``trainability.data.shapeset`` renamed, so both versions coexist."""
     root = Path(__file__).resolve().parents[1]
-    source = subprocess.run(
-        ["git", "show", f"{rev}:{MODULE_PATH}"], cwd=root, check=True, capture_output=True
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "shapeset_baseline.py"
-    path.write_bytes(source)
-    spec = importlib.util.spec_from_file_location("shapeset_baseline", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    spec.loader.exec_module(module)
-    return module
+    listed = subprocess.run(["git", "ls-tree", "-r", "--name-only", rev, GENERATOR + ".py",
+                             GENERATOR], cwd=root, check=True, capture_output=True, text=True)
+    package = Path(tempfile.mkdtemp()) / "trainability_baseline"
+    for name in ("", "data"):
+        (package / name).mkdir(parents=True, exist_ok=True)
+        (package / name / "__init__.py").write_text("")
+    for relative in listed.stdout.split():
+        source = subprocess.run(["git", "show", f"{rev}:{relative}"], cwd=root, check=True,
+                                capture_output=True, text=True).stdout
+        target = package / Path(relative).relative_to("src/trainability")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source.replace("trainability.data.shapeset",
+                                         "trainability_baseline.data.shapeset"))
+    sys.path.insert(0, str(package.parent))
+    return importlib.import_module("trainability_baseline.data.shapeset")
 
 
 def measure(

@@ -7,6 +7,7 @@ rule (recomputed independently from the returned scene), and counter-based deter
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -22,7 +23,10 @@ from trainability.data.shapeset import (
     ShapesetConfig,
     ShapesetStream,
     generate,
+    generator,
     make_split,
+    randomness,
+    scenes,
     stream_key,
 )
 
@@ -113,11 +117,11 @@ def test_transform_parameters_are_the_authors(big):
     pre = sc.prerotation[p].numpy()
     types = sc.types[p].numpy()
     for t, n in enumerate(CFG.n_vertices):
-        allowed = set(shapeset._prerotation_map(255, n))
+        allowed = set(scenes.prerotation_map(255, n))
         got = set(np.unique(pre[types == t]).tolist())
         assert got <= allowed and len(got) > 0.9 * len(allowed)
     # Folding of the triangle's pre-rotation: 0..42 and 214..254 (254 twice as likely).
-    assert set(shapeset._prerotation_map(255, 3)) == set(range(43)) | set(range(214, 255))
+    assert set(scenes.prerotation_map(255, 3)) == set(range(43)) | set(range(214, 255))
 
 
 # ---------------------------------------------------------------------------- grey levels
@@ -302,7 +306,7 @@ def _assert_batches_equal(a, b):
     assert torch.equal(a.images, b.images)
     assert torch.equal(a.labels, b.labels)
     if a.scenes is not None:
-        for f in shapeset.fields(shapeset.Scenes):
+        for f in dataclasses.fields(shapeset.Scenes):
             assert torch.equal(getattr(a.scenes, f.name), getattr(b.scenes, f.name)), f.name
 
 
@@ -316,7 +320,7 @@ def test_slicing_independence():
         scenes=shapeset.Scenes(
             **{
                 f.name: torch.cat([getattr(p.scenes, f.name) for p in parts])
-                for f in shapeset.fields(shapeset.Scenes)
+                for f in dataclasses.fields(shapeset.Scenes)
             }
         ),
     )
@@ -331,9 +335,9 @@ def test_slicing_independence():
 def test_internal_block_size_does_not_matter(monkeypatch):
     s = stream_key(2, "valid")
     ref = generate(s, 100, 400, return_scenes=True)
-    monkeypatch.setattr(shapeset, "_BLOCK", 37)
+    monkeypatch.setattr(generator, "BLOCK", 37)
     _assert_batches_equal(generate(s, 100, 400, return_scenes=True), ref)
-    monkeypatch.setattr(shapeset, "_CANDIDATE_STAGES", (50,))  # all candidates at once
+    monkeypatch.setattr(scenes, "CANDIDATE_STAGES", (50,))  # all candidates at once
     _assert_batches_equal(generate(s, 100, 400, return_scenes=True), ref)
 
 
@@ -373,11 +377,11 @@ def _hash32_reference(x: np.ndarray) -> np.ndarray:
 
 def test_hash_matches_uint32_reference_and_is_uniform():
     x = np.concatenate([np.arange(1 << 16), np.array([2**31 - 1, 2**31, 2**32 - 1])])
-    h = shapeset._hash32(torch.from_numpy(x.astype(np.int64)))
+    h = randomness.hash32(torch.from_numpy(x.astype(np.int64)))
     assert np.array_equal(h.numpy(), _hash32_reference(x).astype(np.int64))
-    assert [shapeset._hash32(int(v)) for v in x[:50]] == h[:50].tolist()  # int == tensor path
+    assert [randomness.hash32(int(v)) for v in x[:50]] == h[:50].tolist()  # int == tensor path
     assert h[: 1 << 16].unique().numel() == 1 << 16  # bijective on this range
-    bits = shapeset._Bits.for_examples(9, torch.arange(1 << 16))
+    bits = randomness.Bits.for_examples(9, torch.arange(1 << 16))
     u = bits.uniform(3).numpy()
     assert stats.kstest(u, "uniform").pvalue > 1e-3
     r = bits.randint(4, 10).numpy()

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import torch
 
-from trainability.data import shapeset
 from trainability.data.shapeset import (
     AUTHORS_PIXEL_STATISTICS_10K,
     AUTHORS_PIXEL_STATISTICS_300K,
     PIXEL_STATISTICS,
+    fill,
     generate,
     pixel_statistics,
     stream_key,
@@ -134,10 +134,10 @@ def test_reference_port_basics():
 # ---------------------------------------------------------------------------- fast == reference
 def _fast_masks(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The generator's fill of polygons (M, n) float64 -> (M, SIZE, SIZE) bool, [m, x, y]."""
-    fill = shapeset._scanline_fill(torch.from_numpy(x), torch.from_numpy(y), SIZE)
+    spans = fill.scanline_fill(torch.from_numpy(x), torch.from_numpy(y), SIZE)
     out = torch.empty(x.shape[0], SIZE, SIZE)
-    shapeset._fill_masks(fill, SIZE, out)  # scanline-major [m, y, x]
-    return out.transpose(1, 2).numpy() == 1.0, fill
+    fill.fill_masks(spans, SIZE, out)  # scanline-major [m, y, x]
+    return out.transpose(1, 2).numpy() == 1.0, spans
 
 
 def _reference_masks(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -172,13 +172,13 @@ def _random_polygons(rng: np.random.Generator, count: int, n: int) -> tuple[np.n
 def test_fast_fill_equals_pygame_181_on_random_polygons(n):
     rng = np.random.default_rng(n)
     x, y = _random_polygons(rng, 600, n)
-    fast, fill = _fast_masks(x, y)
+    fast, spans = _fast_masks(x, y)
     ref = _reference_masks(x, y)
     bad = np.nonzero((fast != ref).any((1, 2)))[0]
     assert bad.size == 0, (bad[:5], x[bad[:1]], y[bad[:1]])
     assert ref.any((1, 2)).mean() > 0.5  # most draw something
     if n > 3:  # both paths are exercised (a triangle never needs the general one)
-        assert 0 < fill.general.numel() < 600
+        assert 0 < spans.general.numel() < 600
 
 
 def test_fast_fill_equals_pygame_181_on_scene_vertices():
@@ -187,9 +187,9 @@ def test_fast_fill_equals_pygame_181_on_scene_vertices():
     sc = generate(stream_key(5, "valid"), 0, 3000, return_scenes=True).scenes
     v = sc.vertices.reshape(-1, sc.vertices.shape[2], 2).numpy()  # (6000, 20, 2)
     x, y = v[..., 0].copy(), v[..., 1].copy()
-    fast, fill = _fast_masks(x, y)
+    fast, spans = _fast_masks(x, y)
     assert np.array_equal(fast, _reference_masks(x, y))
-    assert fill.general.numel() == 0  # convex objects take the fast path
+    assert spans.general.numel() == 0  # convex objects take the fast path
     assert not fast[~sc.present.reshape(-1).numpy()].any()  # absent: nothing drawn
 
 
