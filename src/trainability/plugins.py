@@ -1,8 +1,9 @@
 """Components from outside the package: modules that add datasets, activations, initializers,
 tricks or figures to the registries when they are imported.
 
-A plugin is any importable module that registers something (`@catalog.register`,
-`@ACTIVATIONS.register(...)`, `@TRICKS.register`, `@figure(...)`). Name it in
+A plugin is any importable module that registers something (`@catalog.register` for a
+dataset, `@ACTIVATIONS.register(...)`, `@INITIALIZERS.register(...)`, `@register` of
+trainability.tricks.base for a trick, a figure's spec). Name it in
 `$TRAINABILITY_PLUGINS` (comma-separated module names, found on PYTHONPATH), or declare it
 from an installed package under the entry-point group `trainability.plugins`. The command line
 and the workflow load them before they read a registry, and every job inherits the variable,

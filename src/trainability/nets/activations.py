@@ -61,6 +61,9 @@ class Activation:
             member and layer (`fn` uses this initial value); None otherwise.
         random_slopes: RReLU: (lower, upper) of the negative slope drawn per element while
             training (`fn` is the evaluation form, slope (lower + upper) / 2); None otherwise.
+        alpha_dropout: self-normalizing activations (SELU): -alpha', the magnitude of the
+            value their units saturate to, which dropout keeps the mean and variance with
+            (alpha dropout, Klambauer et al. 2017); None: plain dropout.
 
     Saturation (`saturated`) is derived from f' for every activation alike.
     """
@@ -74,6 +77,7 @@ class Activation:
     pieces: int = 1
     learnable_slope: float | None = None
     random_slopes: tuple[float, float] | None = None
+    alpha_dropout: float | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -201,7 +205,8 @@ def _elu(alpha: float = 1.0) -> Activation:
 @ACTIVATIONS.register("selu")
 def _selu() -> Activation:
     return Activation("selu", lambda s: torch.nn.functional.selu(s), "SELU", "smooth",
-                      "#56b4e9", value_range=(-SELU_LAMBDA * SELU_ALPHA, math.inf))
+                      "#56b4e9", value_range=(-SELU_LAMBDA * SELU_ALPHA, math.inf),
+                      alpha_dropout=SELU_LAMBDA * SELU_ALPHA)
 
 
 @ACTIVATIONS.register("maxout")
@@ -220,3 +225,14 @@ def _maxout(pieces: int = 2) -> Activation:
 @ACTIVATIONS.register("identity")
 def _identity() -> Activation:
     return Activation("identity", lambda s: s, "Identity", "linear")
+
+
+def shared_pieces(specs) -> int:
+    """The maxout pieces that the members of one bundle share (1: none are maxout), from their
+    activation specs. ValueError when they differ: their hidden weights would have different
+    widths, so such members need bundles of their own."""
+    pieces = {ACTIVATIONS.build(spec).pieces for spec in specs}
+    if len(pieces) > 1:
+        raise ValueError("members of one bundle must share the number of maxout pieces; put "
+                         "maxout:<k> members in a bundle of their own")
+    return pieces.pop()

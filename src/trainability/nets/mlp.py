@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from trainability.nets.activations import ACTIVATIONS, Activation
+from trainability.nets.activations import ACTIVATIONS, Activation, shared_pieces
 from trainability.nets.initializers import INITIALIZERS
 from trainability.seeding import derive_seed
 
@@ -107,10 +107,7 @@ class BundledMLP:
         `extra` goes to the constructor (subclasses' settings).
         """
         acts = [ACTIVATIONS.build(a) for a in activations]
-        pieces = {a.pieces for a in acts}
-        if len(pieces) > 1:
-            raise ValueError("members of one bundle must share the number of maxout pieces")
-        (piece,) = pieces
+        piece = shared_pieces(activations)
         fan_in = [n_inputs] + [width] * depth
         fan_out = [width * piece] * depth + [n_classes]
         weights: list[list[torch.Tensor]] = [[] for _ in range(depth + 1)]

@@ -16,7 +16,7 @@ import yaml
 
 from trainability.config_files import load_yaml
 from trainability.data.catalog import DATASETS
-from trainability.nets.activations import ACTIVATIONS
+from trainability.nets.activations import ACTIVATIONS, shared_pieces
 from trainability.nets.initializers import INITIALIZERS
 from trainability.tricks.spec import TrickSet, canonical, check_bundle, parse_trick
 
@@ -189,10 +189,10 @@ class BundleConfig:
                 raise ConfigError(f"{where}.trick: {error}") from None
         if self.train_size is not None:
             _at_least("train_size", self.train_size, self.batch_size)
-        pieces = {ACTIVATIONS.build(m.activation).pieces for m in self.members}
-        if len(pieces) > 1:
-            raise ConfigError("members of one bundle must share the number of maxout pieces; "
-                              "put maxout:<k> members in a bundle of their own")
+        try:
+            shared_pieces(m.activation for m in self.members)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         try:  # the tricks' rules for members trained together
             check_bundle(self.member_tricks(),
                          [ACTIVATIONS.build(m.activation) for m in self.members], self.depth)

@@ -11,7 +11,7 @@ ones `dropped`, per member:
                        a x + a alpha' p, dropped a alpha' (p - 1): zero mean and unit variance
                        are kept, as self-normalization needs.
 
-Which activations get alpha dropout is this unit's fact (`ALPHA_DROPOUT`), not the network's.
+Which activations get alpha dropout is the activation's fact (`Activation.alpha_dropout`).
 """
 
 from __future__ import annotations
@@ -19,15 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trainability.lazy import lazy_import
-from trainability.nets.activations import SELU_ALPHA, SELU_LAMBDA
 from trainability.tricks.base import Trick, TrickHooks, positive, register
 
 torch = lazy_import("torch")
-
-#: Activations whose members get alpha dropout -> the value their dropped units take
-#: before scaling (-lambda * alpha for SELU, torch's constant).
-ALPHA_DROPOUT = {"selu": SELU_LAMBDA * SELU_ALPHA}
-
 
 @register
 @dataclass(frozen=True)
@@ -63,7 +57,7 @@ class DropoutHooks(TrickHooks):
     def __init__(self, net, members):
         super().__init__(net, members)
         self.p = self.column(lambda d: d.p)
-        per_member = [coefficients(0.0 if m is None else m.p, ALPHA_DROPOUT.get(a.name))
+        per_member = [coefficients(0.0 if m is None else m.p, a.alpha_dropout)
                       for m, a in zip(members, net.member_activations, strict=True)]
         device = self.p.device
         self.scale, self.shift, self.dropped = (
