@@ -101,10 +101,14 @@ def write_table(frame: pd.DataFrame, path: str | Path, table: str, aggregated: b
 
 
 def file_version(path: str | Path) -> int | None:
-    """The schema version stamped in a Parquet file (None: not one of the suite's)."""
+    """The schema version of a Parquet file: stamped in it, or (aggregated tables of version
+    1, which carried none) in the schema.json beside it; None: not one of the suite's."""
     metadata = pq.read_schema(path).metadata or {}
     stamp = metadata.get(b"trainability")
-    return json.loads(stamp).get("schema_version") if stamp else None
+    if stamp:
+        return json.loads(stamp).get("schema_version")
+    beside = Path(path).with_name("schema.json")
+    return json.loads(beside.read_text()).get("schema_version") if beside.is_file() else None
 
 
 def read_table(path: str | Path, table: str, aggregated: bool, rebuild: str) -> pd.DataFrame:
