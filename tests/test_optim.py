@@ -350,6 +350,7 @@ def test_bad_shapes_are_rejected():
         BundleOptimizer(params, [OptimizerSpec()] * 3, torch.ones(2))
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_step_and_clipping_do_not_sync_with_the_host():
     k = 4

@@ -520,6 +520,7 @@ def test_other_poly_types_run():
             assert torch.equal(sc.scales[..., 0], sc.scales[..., 1])
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu():
     a = generate(stream_key(0, "test"), 0, 5000, return_scenes=True)

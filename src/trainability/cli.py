@@ -39,6 +39,7 @@ from trainability.train.config import (
     BundleConfig,
     MemberConfig,
 )
+from trainability.train.engine import ENGINES
 
 EXIT_USAGE = 2
 
@@ -136,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "rerun after a kill (0: never)")
     train.add_argument("--checkpoint", type=Path,
                        help="checkpoint file (default: <out>.ckpt beside the run folder)")
+    train.add_argument("--engine", choices=ENGINES, default="auto",
+                       help="how updates run: auto (a captured CUDA graph on CUDA, eager on "
+                            "the CPU), eager, or graph (fail without CUDA)")
     train.add_argument("--threads", type=int, metavar="N",
                        help="CPU threads for training (default: $OMP_NUM_THREADS, which "
                             "Snakemake sets to the job's threads, else torch's choice)")
@@ -253,7 +257,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         out = train_bundle(config, args.out, progress=not args.quiet, overwrite=args.overwrite,
                            checkpoint_every=args.checkpoint_every,
-                           checkpoint_path=args.checkpoint)
+                           checkpoint_path=args.checkpoint, engine=args.engine)
     except (MemoryError, RuntimeError) as error:  # torch's allocators: torch.OutOfMemoryError
         if not isinstance(error, MemoryError) and "alloc" not in str(error).lower():
             raise

@@ -21,6 +21,7 @@ from trainability.seeding import derive_seed
 from trainability.train import checkpoint as checkpoints
 from trainability.train.config import BundleConfig
 from trainability.train.data import TrainingData, load_training_data
+from trainability.train.engine import configure_device, make_engine
 from trainability.train.memory import check_fits
 from trainability.train.monitor import Monitor
 from trainability.train.outputs import check_writable, write_run
@@ -143,7 +144,7 @@ def _build(config: BundleConfig, data: TrainingData, device: torch.device, lr: t
 
 def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = True,
                  overwrite: bool = False, checkpoint_every: int = 0,
-                 checkpoint_path: str | Path | None = None) -> Path:
+                 checkpoint_path: str | Path | None = None, engine: str = "auto") -> Path:
     """Train every member of `config` and write the run folder `out_dir`; return its path.
 
     With `checkpoint_every` > 0 the whole training state is saved every that many updates to
@@ -151,7 +152,8 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     same config exists resumes from it, ending bitwise identical (on the CPU) to a run that
     was never interrupted. The checkpoint is deleted once the run folder is complete.
     Members with pretrain_dae are pretrained first; members with early_stopping end at the
-    weights of their best validation error (the last curve point shows those).
+    weights of their best validation error (the last curve point shows those). `engine`
+    says how updates run (trainability.train.engine: a CUDA graph on CUDA by default).
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -164,6 +166,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     # Saturated sigmoid/tanh units produce subnormal floats, which are ~100x slower on CPUs.
     torch.set_flush_denormal(True)
     device = resolve_device(config.device)
+    device_settings = configure_device(device)  # before the first matmul
     data = load_training_data(config, device, resumed.data_position if resumed else 0)
     check_fits(config, data.n_inputs, data.n_classes, device)
     members = config.members
@@ -206,6 +209,11 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
         _record_curves(curves, state, metrics)
         monitor.record(net, 0, with_jacobian=True)
 
+    # Captured (on CUDA) only now: after resuming or pretraining, whose updates it would not
+    # see; it reads and updates the same weight tensors in place.
+    runner = make_engine(step, device, config.batch_size, data.n_inputs, k,
+                         [net.generator] if stepper else [], engine)
+
     def extra_state() -> dict:
         return {"stepper": stepper.state() if stepper else None,
                 **tricks.state(),  # by trick name, e.g. "early_stopping"
@@ -217,7 +225,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     for update in range(state.update + 1, last + 1):
         x, y = data.batches.next_batch()  # (B, D), (B,)
         training = tricks.updating(state.active)  # early stopping may hold members back
-        losses, updated = step(x, y, training)
+        losses, updated = runner.step(x, y, training)
         state.diverged_at = torch.where(training & ~updated, update, state.diverged_at)
         state.loss_sum += torch.where(updated, losses, 0.0)
         state.loss_count += updated
@@ -253,6 +261,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
                     for i, (m, d) in enumerate(zip(config.to_dict()["members"], diverged,
                                                    strict=True))],
         "provenance": provenance(device),
+        "engine": runner.describe() | device_settings,
         "wall_seconds": earlier_wall + time.perf_counter() - started,  # every segment
         "train_seconds": train_seconds,
         "resumed_from_update": resumed.update if resumed else None,
