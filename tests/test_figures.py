@@ -11,18 +11,31 @@ import pandas as pd
 import pytest
 
 from conftest import write_tables
-from trainability.figures import FIGURES, MissingData, paper, render_figure, render_figures, savefig
-from trainability.figures.cost_surface import (
+from readback import as_read
+from trainability.analysis.common import EPOCH_UPDATES
+from trainability.analysis.cost_surface import (
     SurfaceSetup,
     compare_plateaus,
     cost_surface,
     plateau_fraction,
     plateau_fractions,
 )
-from trainability.figures.registry import TRICK_FIGURES
-from trainability.figures.style import EPOCH_UPDATES, layer_color, time_axis
+from trainability.analysis.selection import Config, select_network
+from trainability.figures import (
+    FIGURES,
+    MissingData,
+    errors,
+    figures_in,
+    gradients,
+    render_figure,
+    render_figures,
+    saturation,
+    savefig,
+)
+from trainability.figures.style import layer_color, time_axis
 
 #: The paper's figures (the trick axis has its own tests: tests/test_trick_figures.py).
+TRICK_FIGURES = figures_in("tricks")
 PAPER_FIGURES = [name for name in FIGURES if name not in TRICK_FIGURES]
 
 UPDATES = 40_000  # two "epochs" of 20k updates
@@ -50,11 +63,11 @@ FINAL_ERRORS = {
 
 
 def _network_rows(dataset, activation, initializer, depth, member, run, protocol, final,
-                  init_seed=0, lr=0.1):
+                  init_seed=0, lr=0.1, trick="none"):
     """Rows of the four tables for one fabricated network with known values."""
     config = dict(dataset=dataset, depth=depth, width=WIDTH, batch_size=10, data_seed=0,
                   activation=activation, initializer=initializer, lr=lr, init_seed=init_seed,
-                  diverged_at=pd.NA)
+                  diverged_at=pd.NA, trick=trick)
     keys = dict(run=run, stage=run.rsplit("-", 1)[1], member=member)
     runs = {**config, **keys, "final_test_error": final, "final_train_loss": final,
             "final_valid_error": final, "best_valid_error": final, "protocol": protocol,
@@ -121,9 +134,8 @@ def fabricate_tables(keep=lambda key: True) -> dict[str, pd.DataFrame]:
     if keep(decoy):
         add(decoy, 0.01, protocol=False, lr=1.0)  # better error, but not the protocol's lr
         add(decoy, 0.02, protocol=True, init_seed=7)  # protocol, but a later seed
-    tables = {name: pd.DataFrame(rows) for name, rows in collected.items()}
-    tables["runs"]["diverged_at"] = tables["runs"]["diverged_at"].astype("Int64")
-    return tables
+    return as_read({name: pd.DataFrame(rows) for name, rows in collected.items()})
+
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +162,7 @@ def test_every_figure_renders_png_and_svg(rendered, name):
     assert png.name == f"{name}.png" and svg.name == f"{name}.svg"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
     assert "<svg" in svg.read_text()[:2000]
-    leftovers = [p for p in png.parent.iterdir() if ".tmp-" in p.name]
+    leftovers = [p for p in png.parent.iterdir() if ".partial-" in p.name]
     assert not leftovers
 
 
@@ -178,9 +190,9 @@ def test_trick_figures_without_trick_rows_give_a_reason(rendered):
 def test_missing_configuration_is_named(tables, tmp_path):
     without = fabricate_tables(keep=lambda key: key[1:] != ("tanh", "normalized", 5))
     with pytest.raises(MissingData, match=r"depth 5, tanh with normalized init"):
-        paper.fig6(without)
+        gradients.fig6(without)
     with pytest.raises(MissingData, match=r"tanh with normalized init"):
-        paper.fig_jacobian(without)
+        gradients.fig_jacobian(without)
     # render_figures records the reason instead of failing; other figures still render.
     write_tables(without, tmp_path)
     results = render_figures(tmp_path, tmp_path / "out", ["fig6", "fig3"])
@@ -195,10 +207,10 @@ def test_missing_configuration_is_named(tables, tmp_path):
 def test_sigmoid_depth4_required_depth5_optional():
     only4 = fabricate_tables(keep=lambda key: key[:2] == ("shapeset", "sigmoid")
                              and key[3] == 4)
-    assert len(paper.fig2(only4).axes) == 1
-    assert len(paper.fig2(fabricate_tables()).axes) == 2
+    assert len(saturation.fig2(only4).axes) == 1
+    assert len(saturation.fig2(fabricate_tables()).axes) == 2
     with pytest.raises(MissingData, match="depth 4, sigmoid with standard init"):
-        paper.fig2(fabricate_tables(keep=lambda key: key[3] == 5))
+        saturation.fig2(fabricate_tables(keep=lambda key: key[3] == 5))
 
 
 def test_missing_tables_directory_is_a_reason(tmp_path):
@@ -209,7 +221,7 @@ def test_missing_tables_directory_is_a_reason(tmp_path):
 
 # ---- selection and content --------------------------------------------------------------------
 def test_select_network_uses_protocol_and_smallest_seed(tables):
-    net = paper.select_network(tables, paper.Config("tanh", "normalized", 5))
+    net = select_network(tables, Config("tanh", "normalized", 5))
     assert bool(net["protocol"]) and net["init_seed"] == 0
     assert net["final_test_error"] == pytest.approx(0.60)
 
@@ -220,7 +232,7 @@ def _legend_labels(fig) -> list[str]:
 
 
 def test_fig11_legend_orders_by_decreasing_final_error(tables):
-    labels = _legend_labels(paper.fig11(tables))
+    labels = _legend_labels(errors.fig11(tables))
     names = {"Sigmoid depth 5": ("sigmoid", "standard", 5),
              "Sigmoid depth 4": ("sigmoid", "standard", 4), "Tanh": ("tanh", "standard", 5),
              "Softsign": ("softsign", "standard", 5),
@@ -232,28 +244,29 @@ def test_fig11_legend_orders_by_decreasing_final_error(tables):
 
 def test_fig11_includes_pretraining_when_present(tables):
     extra = fabricate_tables(keep=lambda key: key[0] == "shapeset" and key[3] == 5)
-    pre = _network_rows("shapeset", "tanh", "pretrain_dae", 5, 0, "shapeset-d5-w16-pretrain",
-                        True, 0.05)
-    extra["runs"] = pd.concat([extra["runs"], pd.DataFrame([pre[0]])], ignore_index=True)
+    pre = _network_rows("shapeset", "tanh", "normalized", 5, 0, "shapeset-d5-w16-pretrain",
+                        True, 0.05, trick="pretrain_dae:updates=200")
+    extra["runs"] = pd.concat([extra["runs"], as_read({"runs": pd.DataFrame([pre[0]])})["runs"]],
+                              ignore_index=True)
     extra["curves"] = pd.concat([extra["curves"], pd.DataFrame(pre[1])], ignore_index=True)
-    labels = _legend_labels(paper.fig11(extra))
+    labels = _legend_labels(errors.fig11(extra))
     assert labels[-1] == "Pre-training"
-    assert "Pre-training" not in _legend_labels(paper.fig11(tables))
+    assert "Pre-training" not in _legend_labels(errors.fig11(tables))
 
 
 def test_fig12_marks_a_dataset_not_run():
     mnist_only = fabricate_tables(keep=lambda key: key[0] == "mnist")
-    fig = paper.fig12(mnist_only)
+    fig = errors.fig12(mnist_only)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "CIFAR-10: not run" in texts
     with pytest.raises(MissingData, match="mnist or cifar10"):
-        paper.fig12(fabricate_tables(keep=lambda key: key[0] == "shapeset"))
+        errors.fig12(fabricate_tables(keep=lambda key: key[0] == "shapeset"))
 
 
 def test_histogram_figures_use_end_and_start_of_training(tables):
-    fig4 = paper.fig4(tables)
+    fig4 = saturation.fig4(tables)
     assert any(f"update {UPDATES:,}" in ax.get_title() for ax in fig4.axes)
-    fig6 = paper.fig6(tables)
+    fig6 = gradients.fig6(tables)
     top, bottom = fig6.axes[:2]
     assert [line.get_label() for line in top.get_lines()] == [f"Layer {i}" for i in range(1, 6)]
     # Layer colours are the shared palette.
@@ -261,7 +274,7 @@ def test_histogram_figures_use_end_and_start_of_training(tables):
 
 
 def test_jacobian_figure_plots_the_measured_values(tables):
-    (ax,) = paper.fig_jacobian(tables).axes
+    (ax,) = gradients.fig_jacobian(tables).axes
     measured = {line.get_label(): line.get_ydata() for line in ax.get_lines()
                 if "measured" in line.get_label()}
     assert np.allclose(measured["standard init (measured)"], 0.5)
@@ -277,7 +290,7 @@ def test_time_axis_switches_units():
 
 
 def test_training_figures_use_epochs_for_long_runs(tables):
-    fig = paper.fig3(tables)
+    fig = saturation.fig3(tables)
     bottom = fig.axes[1]
     assert "epochs" in bottom.get_xlabel()
     assert max(line.get_xdata().max() for line in bottom.get_lines()) == pytest.approx(2.0)
@@ -293,8 +306,9 @@ def test_cost_surface_known_values():
     assert np.allclose(surface.cost["cross_entropy"][zero, :], math.log(3))
     assert np.allclose(surface.cost["cross_entropy"][:, zero], math.log(3))
     assert np.allclose(surface.cost["quadratic"][zero, :], 2 / 3)
-    # ... and a flat direction there: the gradient vanishes at the origin.
-    assert surface.grad_norm["cross_entropy"][zero, zero] == pytest.approx(0.0, abs=1e-12)
+    # ... and a flat direction there: the slope vanishes at the origin.
+    slopes = np.gradient(surface.cost["cross_entropy"], surface.w1, surface.w2)
+    assert all(g[zero, zero] == pytest.approx(0.0, abs=1e-12) for g in slopes)
 
 
 def test_quadratic_cost_has_more_plateau_than_cross_entropy():
@@ -305,15 +319,20 @@ def test_quadratic_cost_has_more_plateau_than_cross_entropy():
 
 
 def test_plateau_fraction_definition():
-    grad = np.array([[0.0, 0.04], [0.5, 1.0]])
-    assert plateau_fraction(grad, 0.05) == 0.5
-    assert plateau_fraction(grad, 0.05, scale=40.0) == 1.0  # 1.0 < 0.05 * 40
-    assert plateau_fraction(np.zeros((2, 2))) == 1.0
+    w = np.linspace(0.0, 1.0, 101)
+    w1, _ = np.meshgrid(w, w, indexing="ij")
+    assert plateau_fraction(np.zeros((101, 101)), w, w) == 1.0  # no range: all plateau
+    assert plateau_fraction(w1, w, w) == 0.0  # a plane: no plateau
+    # flat for w1 < 0.5 (50 of 101 rows; the row at the kink has a slope), steep after
+    half = np.maximum(w1 - 0.5, 0.0)
+    assert plateau_fraction(half, w, w) == pytest.approx(50 / 101)
+    # the threshold is relative to the surface's own range: scaling the cost changes nothing
+    assert plateau_fraction(1e6 * half, w, w) == plateau_fraction(half, w, w)
 
 
 # ---- saving -----------------------------------------------------------------------------------
 def test_savefig_writes_both_formats_atomically(tmp_path):
-    fig = paper.fig5(setup=SurfaceSetup(grid=11))
+    fig = gradients.fig5(setup=SurfaceSetup(grid=11))
     first = savefig(fig, tmp_path / "sub" / "five")
     assert [p.name for p in first] == ["five.png", "five.svg"]
     sizes = [p.stat().st_size for p in first]

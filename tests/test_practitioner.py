@@ -16,11 +16,12 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from trainability.analysis import CLAIMS, evaluate_claims, table1
-from trainability.analysis import claims as ledger
-from trainability.analysis.practitioner import (
-    S1_ORDER,
-    canonical_activation,
+from readback import as_read
+from trainability.analysis.claims import CLAIMS, evaluate_claims
+from trainability.analysis.ledger import claim_order
+from trainability.analysis.practitioner_activations import S1_ORDER
+from trainability.analysis.table1 import table1
+from trainability.analysis.toys import (
     random_matrix_product_norms,
     sigmoid_derivative_max,
     top_lyapunov_exponent,
@@ -31,7 +32,8 @@ RUN_COLUMNS = ["run", "member", "stage", "protocol", "dataset", "depth", "width"
                "activation", "initializer", "lr", "init_seed", "data_seed", "trick", "budget",
                "inputs", "train_size", "updates", "diverged_at", "final_train_loss",
                "final_train_error", "final_valid_error", "final_test_error", "best_valid_error"]
-CONFIG = ["dataset", "depth", "width", "activation", "initializer", "trick", "init_seed"]
+CONFIG = ["dataset", "depth", "width", "activation", "initializer", "trick", "budget",
+          "init_seed"]
 
 
 class Tables:
@@ -56,9 +58,9 @@ class Tables:
         train = error / 2 if train_error is None else train_error
         key = {"run": run, "member": member, "dataset": dataset, "depth": depth,
                "width": width, "activation": activation, "initializer": initializer,
-               "trick": trick, "init_seed": seed}
+               "trick": trick, "budget": budget, "init_seed": seed}
         self.runs.append({**key, "stage": stage, "protocol": protocol, "batch_size": 10,
-                          "lr": lr, "data_seed": 0, "budget": budget, "inputs": inputs,
+                          "lr": lr, "data_seed": 0, "inputs": inputs,
                           "updates": updates,
                           "train_size": math.nan if train_size is None else train_size,
                           "diverged_at": 100.0 if diverged else math.nan,
@@ -77,13 +79,13 @@ class Tables:
         self.curves.append({**net, "update": update, "metric": metric, "value": value})
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"runs": pd.DataFrame(self.runs, columns=RUN_COLUMNS),
-                "layer_stats": pd.DataFrame(self.stats, columns=[
-                    *CONFIG, "run", "member", "update", "layer", "quantity", "stat",
-                    "value"]),
-                "curves": pd.DataFrame(self.curves, columns=[
-                    *CONFIG, "run", "member", "update", "metric", "value"]),
-                "histograms": pd.DataFrame()}
+        """The tables as the suite reads them (through the declared schema)."""
+        return as_read({"runs": pd.DataFrame(self.runs, columns=RUN_COLUMNS),
+                        "layer_stats": pd.DataFrame(self.stats, columns=[
+                            *CONFIG, "run", "member", "update", "layer", "quantity", "stat",
+                            "value"]),
+                        "curves": pd.DataFrame(self.curves, columns=[
+                            *CONFIG, "run", "member", "update", "metric", "value"])})
 
 
 def judge(tables, claim_id, **options):
@@ -113,7 +115,7 @@ def grid(fab, error, datasets=("mnist", "shapeset"), depths=(5, 20),
 # ---- the ledger -----------------------------------------------------------------------------
 
 def test_ledger_orders_p_then_s_and_never_raises_on_missing_data():
-    order = sorted(CLAIMS, key=ledger._order)
+    order = sorted(CLAIMS, key=claim_order)
     assert order == [f"P{i}" for i in range(1, 13)] + [f"S{i}" for i in range(1, 15)]
     ids = [f"S{i}" for i in range(1, 15)]
     for claim_id in ids:
@@ -127,13 +129,6 @@ def test_ledger_orders_p_then_s_and_never_raises_on_missing_data():
             else:
                 assert verdict.verdict == "inconclusive", verdict
                 assert "no runs of" in verdict.evidence.lower(), verdict
-
-
-def test_canonical_activation_names():
-    assert canonical_activation("leaky_relu") == "leaky_relu:0.01"
-    assert canonical_activation("leaky_relu:0.20") == "leaky_relu:0.2"
-    assert canonical_activation("maxout") == canonical_activation("maxout:2") == "maxout:2"
-    assert canonical_activation("selu") == "selu"
 
 
 # ---- S1, S2, S13: activation comparisons ----------------------------------------------------
@@ -171,9 +166,9 @@ def test_s1_ranking():
     assert verdict.numbers["provisional_verdict"] == "supported"
 
 
-def leak_tables(large_better=True, legacy_names=False):
+def leak_tables(large_better=True):
     fab = Tables()
-    small = "leaky_relu" if legacy_names else "leaky_relu:0.01"
+    small = "leaky_relu:0.01"  # the one spelling the tables hold (trainability.registry)
 
     def error(d, depth, a, i, t):
         return 0.10 if (a == "leaky_relu:0.2") == large_better else 0.12
@@ -187,7 +182,6 @@ def leak_tables(large_better=True, legacy_names=False):
 
 def test_s2_large_leak():
     assert judge(leak_tables(True), "S2").verdict == "supported"
-    assert judge(leak_tables(True, legacy_names=True), "S2").verdict == "supported"
     verdict = judge(leak_tables(False), "S2")
     assert verdict.verdict == "not supported" and verdict.numbers["mean"] > 0
     tables = leak_tables(True)
@@ -206,12 +200,6 @@ def test_s2_leaves_out_networks_trained_on_a_subset():
     assert verdict.verdict == "supported" and verdict.numbers["n"] == 16
 
 
-def test_s2_reads_tables_without_trick_and_budget_columns():
-    tables = leak_tables(True)
-    tables["runs"] = tables["runs"].drop(columns=["trick", "budget"])
-    verdict = judge(tables, "S2")
-    assert verdict.verdict == "supported" and verdict.numbers["budget"] == "preset"
-
 
 def maxout_tables(extra_points):
     fab = Tables()
@@ -220,7 +208,7 @@ def maxout_tables(extra_points):
                                             ("normalized", "he_normal")):
             base = 0.10 + 0.01 * depth / 20
             fab.net(dataset, depth, "relu", init, seed=seed, error=base)
-            fab.net(dataset, depth, "maxout", init, seed=seed,
+            fab.net(dataset, depth, "maxout:2", init, seed=seed,
                     error=base + extra_points / 100)
     return fab.tables()
 
@@ -588,8 +576,8 @@ def regularization_tables(reg_gap=0.05, plain_gap=0.12, with_train_error=True):
                     train_size=1000)
     fab.net("shapeset", 5, "relu", "he_normal", "dropout:0.5", error=0.5, train_error=0.0)
     tables = fab.tables()
-    if not with_train_error:
-        tables["runs"] = tables["runs"].drop(columns=["final_train_error"])
+    if not with_train_error:  # not recorded
+        tables["runs"] = tables["runs"].assign(final_train_error=math.nan)
     return tables
 
 
@@ -666,17 +654,6 @@ def test_table1_ignores_trick_rows_and_other_budgets():
     tanh_n = mixed[(mixed["row"] == "Tanh N") & (mixed["dataset"] == "Shapeset")].iloc[0]
     assert tanh_n["n_seeds"] == 2 and tanh_n["width"] == 1000
     assert tanh_n["mean_test_error"] == pytest.approx(16.0, abs=0.5)
-    # empty trick/budget cells (rows written before the trick axis) read as the paper's
-    tables = paper_tables(better)
-    paper = tables["runs"]["budget"] == "preset"
-    paper &= tables["runs"]["trick"] == "none"
-    tables["runs"]["trick"] = tables["runs"]["trick"].astype(object).where(~paper, None)
-    tables["runs"]["budget"] = tables["runs"]["budget"].astype(object).where(~paper, "")
-    pd.testing.assert_frame_equal(base[columns], table1(tables)[columns])
-    # and tables without the columns at all
-    tables = paper_tables()
-    tables["runs"] = tables["runs"].drop(columns=["trick", "budget"])
-    pd.testing.assert_frame_equal(base[columns], table1(tables)[columns])
 
 
 def test_init_claims_ignore_trick_rows():

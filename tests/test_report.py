@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import write_tables
+from readback import as_read
 from trainability.analysis.table1 import table1
 from trainability.figures import FIGURES
 from trainability.figures.placeholder import placeholder_figure as _placeholder_figure
@@ -125,9 +127,9 @@ def inputs(tmp_path):
     root = tmp_path / "in"
     tables = root / "tables"
     tables.mkdir(parents=True)
-    runs = fabricated_runs()
-    runs.to_parquet(tables / "runs.parquet", index=False)
-    (tables / "schema.json").write_text('{"schema_version": 1}\n')
+    runs = as_read({"runs": fabricated_runs()})["runs"]  # as the suite writes and reads it
+    write_tables({"runs": runs}, tables)
+    (tables / "schema.json").write_text('{"schema_version": 2}\n')
 
     figures = root / "figures"
     figures.mkdir()

@@ -1,6 +1,6 @@
 """Figures of the trick axis: each renders from synthetic tables that follow the data contract
-(runs/layer_stats with `trick` and `budget`), raises MissingData when its rows are absent;
-the heat map marks diverged cells; the paper's figures ignore trick rows."""
+(the declared schema: runs/layer_stats with `trick` and `budget`), raises MissingData when its
+rows are absent; the heat map marks diverged cells; the paper's figures ignore trick rows."""
 
 from __future__ import annotations
 
@@ -12,8 +12,25 @@ import pandas as pd
 import pytest
 
 from conftest import write_tables
-from trainability.figures import FIGURES, MissingData, paper, render_figures, tricks
-from trainability.figures.registry import TRICK_FIGURES
+from readback import as_read
+from trainability.analysis.common import paper_rows, trick_names
+from trainability.analysis.selection import Config, select_network
+from trainability.analysis.toys import random_matrix_product_norms, top_lyapunov_exponent
+from trainability.analysis.trick_study import depth_sweep, trick_study
+from trainability.figures import (
+    FIGURES,
+    MissingData,
+    errors,
+    figures_in,
+    render_figures,
+    saturation,
+    toys,
+    tricks_activations,
+    tricks_depth,
+)
+from trainability.figures.labels import activation_label, trick_order
+
+TRICK_FIGURES = figures_in("tricks")
 
 UPDATES = 1_000
 MONITOR = (0, 500, 1_000)
@@ -27,7 +44,7 @@ PARTIAL = ("shapeset", "relu", "normalized", 10, "clip_norm:1")
 
 
 def _net(rows, *, dataset, depth, activation, initializer, trick, budget, seed, final,
-         diverged=False, width=WIDTH, protocol=True, stats=None, study=None):
+         diverged=False, width=WIDTH, protocol=True, stats=None):
     """Append one network's runs row and layer_stats rows (`stats(update, layer)` gives
     {(quantity, stat): value}) to `rows`."""
     run = f"{dataset}-d{depth}-w{width}-{budget}"
@@ -35,8 +52,6 @@ def _net(rows, *, dataset, depth, activation, initializer, trick, budget, seed, 
     config = dict(run=run, member=member, stage="seeds", dataset=dataset, depth=depth,
                   width=width, batch_size=10, activation=activation, initializer=initializer,
                   lr=0.1, init_seed=seed, trick=trick, budget=budget)
-    if study is not None:
-        config["study"] = study
     rows["runs"].append({**config, "protocol": protocol, "updates": UPDATES,
                          "diverged_at": 700 if diverged else np.nan,
                          "final_train_loss": final, "final_train_error": final,
@@ -72,11 +87,10 @@ def negative_fraction(update, layer, slope):
     return (0.05 - 0.1 * slope) * layer * update / UPDATES
 
 
-def fabricate(*, depth_study=True, activation_study=True, paper_net=True, study_column=False,
+def fabricate(*, depth_study=True, activation_study=True, paper_net=True,
               older=False) -> dict[str, pd.DataFrame]:
     """`older`: the monitor before negative_fraction, whose dead_fraction counted s <= 0."""
     rows = {"runs": [], "curves": [], "layer_stats": [], "histograms": []}
-    study = "tricks_depth" if study_column else None
     if depth_study:
         for dataset, depth in product(("shapeset", "mnist"), DEPTHS):
             activations = ("sigmoid", "relu") if dataset == "shapeset" else MNIST_ACTIVATIONS
@@ -88,11 +102,10 @@ def fabricate(*, depth_study=True, activation_study=True, paper_net=True, study_
                         final = 0.1 + 0.02 * depth + 0.05 * k + 0.01 * seed
                         _net(rows, dataset=dataset, depth=depth, activation=activation,
                              initializer=initializer, trick=trick, budget=BUDGET,
-                             seed=seed, final=final, diverged=diverged, study=study)
+                             seed=seed, final=final, diverged=diverged)
         for dataset, activation, initializer, depth, trick in ONE_DEPTH:
             _net(rows, dataset=dataset, depth=depth, activation=activation,
-                 initializer=initializer, trick=trick, budget=BUDGET, seed=0, final=0.3,
-                 study=study)
+                 initializer=initializer, trick=trick, budget=BUDGET, seed=0, final=0.3)
     if activation_study:
         def relu_stats(update, layer, depth, trick, slope):
             negative = negative_fraction(update, layer, slope)
@@ -108,21 +121,18 @@ def fabricate(*, depth_study=True, activation_study=True, paper_net=True, study_
             for seed in (0, 1):
                 _net(rows, dataset="shapeset", depth=5, activation=activation,
                      initializer="he_normal", trick="none", budget=BUDGET, seed=seed,
-                     final=0.2, study="tricks_activations" if study_column else None,
-                     stats=lambda u, ly, d, t, s=slope: relu_stats(u, ly, d, t, s))
+                     final=0.2, stats=lambda u, ly, d, t, s=slope: relu_stats(u, ly, d, t, s))
         for depth in (5, 12):
             _net(rows, dataset="shapeset", depth=depth, activation="selu",
                  initializer="lecun_normal", trick="none", budget=BUDGET, seed=0, final=0.2,
-                 study="tricks_activations" if study_column else None,
                  stats=lambda u, layer, d, t: {("activation", "mean"): 0.01 * layer,
                                                ("activation", "std"): 1 - 0.01 * layer})
     if paper_net:  # the paper's Fig. 2 network, plain SGD with the preset's budget
         _net(rows, dataset="shapeset", depth=4, activation="sigmoid", initializer="standard",
              trick="none", budget="preset", seed=0, final=0.5, width=16,
-             study="table1" if study_column else None,
              stats=lambda u, layer, d, t: {("activation", "mean"): 0.5 + 0.01 * layer,
                                            ("activation", "std"): 0.2})
-    return {name: pd.DataFrame(frame) for name, frame in rows.items()}
+    return as_read({name: pd.DataFrame(frame) for name, frame in rows.items()})
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +169,8 @@ def test_missing_rows_raise_missing_data_with_a_reason(name, tmp_path):
 def test_missing_layer_statistics_are_named():
     no_stats = fabricate()
     no_stats["layer_stats"] = no_stats["layer_stats"].iloc[0:0]
-    for function in (tricks.tricks_gradients, tricks.dead_units, tricks.selu_stats):
+    for function in (tricks_depth.tricks_gradients, tricks_activations.dead_units,
+                     tricks_activations.selu_stats):
         with pytest.raises(MissingData, match="layer statistic"):
             function(no_stats)
 
@@ -178,7 +189,7 @@ def test_registry_names_the_s_claims():
 
 # ---- content ------------------------------------------------------------------------------
 def test_heatmap_marks_diverged_cells_and_annotates_means(tables):
-    fig = tricks.tricks_heatmap(tables)
+    fig = tricks_depth.tricks_heatmap(tables)
     panels = {ax.get_gid(): ax for ax in fig.axes if ax.get_gid()}
     sigmoid = panels["shapeset/sigmoid/standard"]
     texts = {(round(t.get_position()[0]), round(t.get_position()[1])): t.get_text()
@@ -203,7 +214,7 @@ def _panel_texts(ax) -> dict[tuple[int, int], str]:
 
 
 def test_heatmap_is_a_grid_of_the_depth_sweep(tables):
-    fig = tricks.tricks_heatmap(tables)
+    fig = tricks_depth.tricks_heatmap(tables)
     panels = {ax.get_gid(): ax for ax in fig.axes if ax.get_gid()}
     # only the sweep: no panel for SELU (two tricks, but at depth 5 only), no dropout row
     # (ReLU/normalized ran it at depth 5 only)
@@ -237,7 +248,7 @@ def test_heatmap_titles_do_not_overlap(tables, depths):
 
     # two depths: the narrowest panels (their titles are wider than their cells)
     shown = {**tables, "runs": tables["runs"][tables["runs"]["depth"].isin(depths)]}
-    fig = tricks.tricks_heatmap(shown)
+    fig = tricks_depth.tricks_heatmap(shown)
     FigureCanvasAgg(fig).draw()
     renderer = fig.canvas.get_renderer()
     panels = [ax for ax in fig.axes if ax.get_gid()]
@@ -257,24 +268,26 @@ def test_depth_sweep_needs_three_depths_or_every_depth_there_is():
                               "trick": t, "depth": d} for a, t, d in cells])
 
     sweep = [("relu", t, d) for t in ("none", "adam") for d in (2, 5, 10)]
-    kept = tricks.depth_sweep(rows([*sweep, ("relu", "l2", 5), ("relu", "l1", 5),
+    kept = depth_sweep(rows([*sweep, ("relu", "l2", 5), ("relu", "l1", 5),
                                     ("tanh", "none", 5), ("tanh", "adam", 5),
                                     ("selu", "none", 2), ("selu", "none", 5),
                                     ("selu", "dropout", 5), ("selu", "dropout", 10)]))
     assert set(zip(kept["activation"], kept["trick"], strict=True)) == {
         ("relu", "none"), ("relu", "adam")}
     # two depths in all: two are enough
-    two = tricks.depth_sweep(rows([("relu", t, d) for t in ("none", "adam") for d in (2, 5)]
+    two = depth_sweep(rows([("relu", t, d) for t in ("none", "adam") for d in (2, 5)]
                                   + [("relu", "l2", 5)]))
     assert set(two["trick"]) == {"none", "adam"} and len(two) == 4
 
 
-def test_heatmap_ignores_groups_without_tricks_and_uses_the_study_column():
-    tables = fabricate(study_column=True)
-    rows = tricks.trick_study(tables)
-    assert set(rows["study"]) == {"tricks_depth"}
-    assert set(rows["trick"]) == {*TRICKS, "dropout:0.5"}
-    assert set(tricks.depth_sweep(rows)["trick"]) == set(TRICKS)
+def test_heatmap_ignores_groups_without_tricks():
+    tables = fabricate()
+    rows = trick_study(tables)
+    # the configurations trained with two tricks or more (SELU: none and dropout) ...
+    assert set(rows["trick"]) == {*TRICKS, "dropout:0.5", "dropout:0.1"}
+    assert "he_normal" not in set(rows["initializer"])  # the activation study: trick none
+    # ... of which the depth sweep keeps the tricks run at three depths
+    assert set(depth_sweep(rows)["trick"]) == set(TRICKS)
 
 
 def test_heatmap_without_a_depth_sweep_raises_missing_data(tables):
@@ -282,11 +295,11 @@ def test_heatmap_without_a_depth_sweep_raises_missing_data(tables):
     single["runs"] = single["runs"][(single["runs"]["depth"] != 10)
                                     | (single["runs"]["trick"] == "none")]
     with pytest.raises(MissingData, match="depth sweep"):
-        tricks.tricks_heatmap(single)
+        tricks_depth.tricks_heatmap(single)
 
 
 def test_gradients_show_the_deepest_nets_one_line_per_trick(tables):
-    fig = tricks.tricks_gradients(tables)
+    fig = tricks_depth.tricks_gradients(tables)
     titled = {a.get_title(): a for a in fig.axes}
     ax = titled["Sigmoid, normalized init\nat initialization"]
     lines = {line.get_label(): line for line in ax.get_lines()}
@@ -301,7 +314,7 @@ def test_gradients_show_the_deepest_nets_one_line_per_trick(tables):
 
 
 def test_gradients_have_no_empty_panels_and_pair_init_with_end(tables):
-    fig = tricks.tricks_gradients(tables)
+    fig = tricks_depth.tricks_gradients(tables)
     # every panel has data: SELU (deeper, depth 12, but one trick there) is left out
     assert fig.axes and all(ax.get_lines() for ax in fig.axes)
     combos = [f"{a}, {i} init" for a in ("Sigmoid", "ReLU") for i in ("standard", "normalized")]
@@ -316,12 +329,12 @@ def test_gradients_have_no_empty_panels_and_pair_init_with_end(tables):
     # an odd number of configurations: the spare panels are removed, not left empty
     odd = {**tables, "runs": tables["runs"][~((tables["runs"]["activation"] == "relu")
                                              & (tables["runs"]["initializer"] == "standard"))]}
-    fig = tricks.tricks_gradients(odd)
+    fig = tricks_depth.tricks_gradients(odd)
     assert len(fig.axes) == 6 and all(ax.get_lines() for ax in fig.axes)
 
 
 def test_dead_units_show_relu_dead_and_the_leaky_variants_negative(tables):
-    fig = tricks.dead_units(tables)
+    fig = tricks_activations.dead_units(tables)
     (ax,) = [a for a in fig.axes if a.get_lines()]
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert set(lines) == {"ReLU (dead)", "Leaky ReLU 0.01 (s ≤ 0)", "Leaky ReLU 0.2 (s ≤ 0)",
@@ -341,7 +354,7 @@ def test_dead_units_show_relu_dead_and_the_leaky_variants_negative(tables):
 def test_dead_units_read_older_tables_and_show_a_dying_leaky_unit():
     # before negative_fraction, dead_fraction counted s <= 0: the variants' values are drawn
     # as their negative fraction, never as dead
-    fig = tricks.dead_units(fabricate(depth_study=False, older=True))
+    fig = tricks_activations.dead_units(fabricate(depth_study=False, older=True))
     (ax,) = [a for a in fig.axes if a.get_lines()]
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert not [label for label in lines if "dead" in label and "ReLU (dead)" != label]
@@ -355,14 +368,14 @@ def test_dead_units_read_older_tables_and_show_a_dying_leaky_unit():
     dying = ((stats["activation"] == "prelu") & (stats["stat"] == "dead_fraction")
              & (stats["update"] == UPDATES))
     tables["layer_stats"] = stats.assign(value=stats["value"].mask(dying, 0.1))
-    (ax,) = [a for a in tricks.dead_units(tables).axes if a.get_lines()]
+    (ax,) = [a for a in tricks_activations.dead_units(tables).axes if a.get_lines()]
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert lines["PReLU (dead)"].get_linestyle() == "-"
     assert lines["PReLU (dead)"].get_ydata()[-1] == pytest.approx(10.0)
 
 
 def test_selu_stats_show_mean_and_std_per_layer_with_references(tables):
-    fig = tricks.selu_stats(tables)
+    fig = tricks_activations.selu_stats(tables)
     mean_ax, std_ax = [a for a in fig.axes if a.get_title()][:2]
     assert "depth 12" in mean_ax.get_title() and mean_ax.get_title().endswith("mean")
     layer_lines = [ln for ln in mean_ax.get_lines() if ln.get_linestyle() == "-"]
@@ -373,7 +386,7 @@ def test_selu_stats_show_mean_and_std_per_layer_with_references(tables):
 
 
 def test_sigmoid_derivative_marks_the_maximum():
-    fig = tricks.sigmoid_derivative()
+    fig = toys.sigmoid_derivative_figure()
     assert any("0.25" in text for text in _texts(fig))
     left = fig.axes[0]
     derivative = next(ln for ln in left.get_lines() if ln.get_label().startswith("σ′"))
@@ -381,20 +394,21 @@ def test_sigmoid_derivative_marks_the_maximum():
 
 
 def test_matrix_product_grows_at_the_lyapunov_rate():
-    rate = tricks.lyapunov_exponent(4)
+    rate = top_lyapunov_exponent(4)
     assert rate == pytest.approx(0.5 * (math.log(2) + (1 - 0.5772156649)), rel=1e-6)
-    norms = tricks.matrix_product_norms(n_matrices=100, size=4, draws=200, seed=0)
+    norms = random_matrix_product_norms(n_matrices=100, size=4, draws=200, seed=0,
+                                        running=True)
     assert norms.shape == (200, 100)
     growth = np.median(np.log(norms[:, -1])) / 100
     assert growth == pytest.approx(rate, abs=0.05)
     assert 1e22 < np.median(norms[:, -1]) < 1e27
-    fig = tricks.matrix_product(draws=50)
+    fig = toys.matrix_product(draws=50)
     assert fig.axes[0].get_yscale() == "log"
 
 
 # ---- the paper's figures ignore trick rows ------------------------------------------------
 def test_paper_selection_ignores_trick_and_own_budget_rows(tables):
-    plain = paper.select_network(tables, paper.Config("sigmoid", "standard", 4))
+    plain = select_network(tables, Config("sigmoid", "standard", 4))
     with_decoys = {name: frame.copy() for name, frame in tables.items()}
     decoys = []
     for trick, budget in (("batchnorm", "preset"), ("none", BUDGET)):
@@ -404,26 +418,26 @@ def test_paper_selection_ignores_trick_and_own_budget_rows(tables):
                                              run="decoy", member=len(decoys))
         decoys.append(decoy["runs"])
     with_decoys["runs"] = pd.concat([tables["runs"], *decoys], ignore_index=True)
-    chosen = paper.select_network(with_decoys, paper.Config("sigmoid", "standard", 4))
+    chosen = select_network(with_decoys, Config("sigmoid", "standard", 4))
     assert (chosen["run"], chosen["member"]) == (plain["run"], plain["member"])
     assert chosen["budget"] == "preset" and chosen["trick"] == "none"
     # ... so Fig. 2 plots the same thing
-    before = [ln.get_ydata().tolist() for ln in paper.fig2(tables).axes[0].get_lines()]
-    after = [ln.get_ydata().tolist() for ln in paper.fig2(with_decoys).axes[0].get_lines()]
+    before = [ln.get_ydata().tolist() for ln in saturation.fig2(tables).axes[0].get_lines()]
+    after = [ln.get_ydata().tolist() for ln in saturation.fig2(with_decoys).axes[0].get_lines()]
     assert before == after
     # only trick rows: the paper's figure has nothing to draw
     only_tricks = {**tables, "runs": pd.concat(decoys, ignore_index=True)}
     with pytest.raises(MissingData):
-        paper.select_network(only_tricks, paper.Config("sigmoid", "standard", 4))
+        select_network(only_tricks, Config("sigmoid", "standard", 4))
 
 
-def test_tables_without_trick_columns_are_the_papers():
-    runs = pd.DataFrame({"trick": ["none", "adam", None], "budget": ["preset", "preset", None]})
-    assert paper.paper_runs(runs).index.tolist() == [0, 2]
-    old = pd.DataFrame({"protocol": [True]})
-    assert paper.paper_runs(old).index.tolist() == [0]
-    assert paper.trick_names("batchnorm+clip_norm:1") == ("batchnorm", "clip_norm")
-    assert paper.activation_name("leaky_relu:0.2") == "Leaky ReLU 0.2"
+def test_the_papers_rows_are_plain_sgd_at_the_presets_budget():
+    runs = pd.DataFrame({"trick": ["none", "adam", "none"],
+                         "budget": ["preset", "preset", "tricks"]})
+    assert paper_rows(runs).index.tolist() == [0]
+    assert trick_names("batchnorm+clip_norm:1") == ("batchnorm", "clip_norm")
+    assert trick_names("none") == ()
+    assert activation_label("leaky_relu:0.2") == "Leaky ReLU 0.2"
 
 
 def test_fig11_takes_pretraining_from_trick_rows(tables):
@@ -433,7 +447,7 @@ def test_fig11_takes_pretraining_from_trick_rows(tables):
                                      depth=5, width=WIDTH, run="pretrain")
     combined = {name: pd.concat([tables[name], pre[name]], ignore_index=True)
                 for name in ("runs", "curves", "layer_stats", "histograms")}
-    fig = paper.fig11(combined)
+    fig = errors.fig11(combined)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "Pre-training" in labels
     assert "tricks_pretraining" in fig.get_suptitle()
@@ -444,9 +458,5 @@ def test_fig11_takes_pretraining_from_trick_rows(tables):
 def test_tricks_are_ordered_plain_first_combinations_after_their_parts():
     order = ["none", "batchnorm", "residual", "batchnorm+residual", "clip_norm:1",
              "clip_value:0.1", "momentum:0.9", "adagrad", "rmsprop", "adam"]
-    assert sorted(reversed(order), key=tricks.trick_order) == order
+    assert sorted(reversed(order), key=trick_order) == order
 
-
-def test_empty_trick_and_budget_cells_are_the_papers():
-    runs = pd.DataFrame({"trick": ["", "adam", None], "budget": ["preset", " ", np.nan]})
-    assert paper.paper_runs(runs).index.tolist() == [0, 2]

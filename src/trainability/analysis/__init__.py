@@ -1,58 +1,31 @@
-"""Analysis layer: Table 1 (ours vs the paper) and the claims ledger.
+"""Analysis: the science of the suite, computed from the tidy tables; figures only draw it.
 
-    from trainability.results import read_tables as load_tables
-    from trainability.analysis import table1, table1_markdown, evaluate_claims
+    from trainability.results import read_tables
+    from trainability.analysis.table1 import table1, table1_markdown
+    from trainability.analysis.claims import evaluate_claims
 
-    tables = load_tables("results/tables")
+    tables = read_tables("results/tables")
     print(table1_markdown(table1(tables)))
     for verdict in evaluate_claims(tables):
         print(verdict.id, verdict.verdict, verdict.evidence)
 
-Writers (`write_table1`, `write_claims`) read a tables folder and write CSV/JSON atomically.
-The practitioner claims S1-S14 live in `trainability.analysis.practitioner`, with the two toy
-computations its figures share (`random_matrix_product_norms`, `sigmoid_derivative_max`).
+Modules, each with one job:
+
+- `common`: what a network, a configuration and the paper's side are (selection helpers).
+- `stats`: the statistical tests (Welch, Wilcoxon, one-sample t, Fisher, Student-t CI).
+- `table1`: Table 1, ours beside the paper's, with its bold rule; `write_table1`.
+- `ledger`: how a claim is registered and judged (`claim`, `Verdict`, `scale_gate`).
+- `claims`: the whole ledger (P1-P12, S1-S14); `evaluate_claims`, `write_claims`.
+- `paper_claims` and `paper_saturation` (P1-P3), `paper_gradients` (P4-P9), `paper_errors`
+  (P10-P12): the paper's claims, by section of the paper.
+- `practitioner` and `practitioner_activations`, `practitioner_remedies`,
+  `practitioner_gradients`, `practitioner_overfitting`: the practitioners' claims S1-S14,
+  by theme.
+- `cost_surface`: Fig. 5's cost surfaces and the plateau measure (claim P9).
+- `toys`: computations without tables: products of random matrices, their Lyapunov
+  exponent, the sigmoid's derivative (claims S9, S10 and their figures).
+- `selection`, `trick_study`: which networks each figure shows, and the numbers it draws.
+
+Nothing is imported here, so that `import trainability.figures` (which the workflow does at
+every planning) pulls in only the light modules the figures need, not scipy.
 """
-
-from trainability.analysis.claims import (
-    CLAIMS,
-    INCONCLUSIVE,
-    NOT_SUPPORTED,
-    SUPPORTED,
-    Verdict,
-    claim,
-    evaluate_claims,
-    write_claims,
-)
-from trainability.analysis.practitioner import (
-    random_matrix_product_norms,
-    sigmoid_derivative_max,
-)
-from trainability.analysis.table1 import (
-    BOLD_ALPHA,
-    BOLD_RULE,
-    PAPER_TABLE1,
-    table1,
-    table1_html,
-    table1_markdown,
-    write_table1,
-)
-
-__all__ = [
-    "BOLD_ALPHA",
-    "BOLD_RULE",
-    "CLAIMS",
-    "INCONCLUSIVE",
-    "NOT_SUPPORTED",
-    "PAPER_TABLE1",
-    "SUPPORTED",
-    "Verdict",
-    "claim",
-    "evaluate_claims",
-    "random_matrix_product_norms",
-    "sigmoid_derivative_max",
-    "table1",
-    "table1_html",
-    "table1_markdown",
-    "write_claims",
-    "write_table1",
-]

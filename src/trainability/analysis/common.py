@@ -1,9 +1,10 @@
-"""Shared selection helpers for Table 1 and the claims ledger.
+"""What every part of the analysis means by a network, a configuration and the paper's side.
 
-Everything here reads the tidy tables written by `trainability.pipeline.aggregate`
-(`runs`, `curves`, `layer_stats`, `histograms`) and never modifies them.
+Everything here reads the tidy tables of `trainability.results.read_tables` (`runs`,
+`curves`, `layer_stats`, `histograms`; every declared column present with its type) and never
+modifies them.
 
-Conventions used throughout the analysis layer:
+Conventions used throughout the analysis layer (and by the figures, which draw what it picks):
 
 - A *configuration* is (dataset, depth, activation, initializer); when several widths are
   present for one configuration the largest is used (the paper's width is 1000; smaller
@@ -13,28 +14,28 @@ Conventions used throughout the analysis layer:
   other tables are attached to runs through the (run, member) key.
 - A network is *diverged* when `diverged_at` is set or its final test error is NaN.
 - The trick axis: every network has a `trick` ("none" = the paper's plain SGD) and a `budget`
-  ("preset" = the scale preset's budget, else the name of a study with its own budget).
-  Tables written before the trick axis lack both columns; they read as "none" and "preset"
-  (`with_axes`). The paper's side (Table 1, P1-P11) uses only trick "none" at the preset
+  ("preset" = the scale preset's budget, else the name of a study with its own budget). The
+  paper's side (Table 1, P1-P11, the paper's figures) uses only trick "none" at the preset
   budget: `protocol_runs`, `config_rows` and `init_rows` filter on (trick, budget), default
   ("none", "preset"); pass None to accept any value.
 - "Epoch" means 20,000 updates, the unit of the paper's training-time figures (whether the
   paper meant updates or examples is UNCONFIRMED, see the fact sheet Sec. 1.7).
+
+numpy and pandas load on first use: the figures import this module, and the workflow imports
+the figures at every planning (trainability.lazy).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import warnings
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from scipy import stats
+from trainability.data.catalog import DATASETS
+from trainability.lazy import lazy_import
+
+np = lazy_import("numpy")
+pd = lazy_import("pandas")
 
 #: Updates in one "epoch" of the paper's training-time figures.
 EPOCH_UPDATES = 20_000
@@ -47,10 +48,15 @@ RUN_KEY = ["run", "member"]
 #: The paper's plain SGD on the trick axis, and the scale preset's budget.
 PAPER_TRICK = "none"
 PAPER_BUDGET = "preset"
-#: Axis columns that older tables may lack, with the value they then take.
 #: Values of BundleConfig.inputs: raw pixels (the paper's setting), or standardized.
 RAW_INPUTS, STANDARDIZED_INPUTS = "raw", "standardized"
-AXIS_DEFAULTS = {"trick": PAPER_TRICK, "budget": PAPER_BUDGET, "inputs": RAW_INPUTS}
+
+
+def dataset_rank(dataset: str) -> tuple[int, str]:
+    """Sort key of dataset names: the catalog's order (trainability.data.catalog), then
+    datasets it does not know, by name."""
+    order = list(DATASETS)
+    return (order.index(dataset) if dataset in order else len(order), str(dataset))
 
 
 def tables_empty(tables: Mapping[str, pd.DataFrame], name: str) -> bool:
@@ -65,32 +71,12 @@ def is_diverged(runs: pd.DataFrame) -> pd.Series:
                      index=runs.index)
 
 
-def with_axes(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with `trick`, `budget` and `inputs` columns, missing or empty values read as
-    the paper's ("none", "preset", "raw"), and a `train_size` column (None: the full
-    training set) for tables written before the trick axis existed. Returns `frame` itself
-    when nothing needs filling. The one definition of "the paper's rows" for analysis,
-    figures and report."""
-    fill = {}
-    for column, default in AXIS_DEFAULTS.items():
-        if column not in frame:
-            fill[column] = default
-        else:
-            missing = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
-            if missing.any():
-                fill[column] = frame[column].astype(object).where(~missing, default)
-    if "train_size" not in frame:
-        fill["train_size"] = None  # the full training set
-    return frame.assign(**fill) if fill else frame
-
-
 def on_axes(frame: pd.DataFrame, trick: str | None = PAPER_TRICK,
             budget: str | None = PAPER_BUDGET) -> pd.DataFrame:
-    """Rows of `frame` with this trick and budget (None: any); absent columns count as the
-    paper's values."""
+    """Rows of `frame` (any of the four tables: each row carries its network's trick and
+    budget) with this trick and budget (None: any)."""
     if trick is None and budget is None:
         return frame
-    frame = with_axes(frame)
     mask = np.ones(len(frame), dtype=bool)
     if trick is not None:
         mask &= (frame["trick"].astype(str) == trick).to_numpy()
@@ -104,18 +90,6 @@ def paper_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return on_axes(frame, PAPER_TRICK, PAPER_BUDGET)
 
 
-def _restrict_to_runs(frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
-                      trick: str | None, budget: str | None) -> pd.DataFrame:
-    """Rows of a non-runs table whose network (run, member) has this trick and budget in
-    `runs` (the authority: curves and layer_stats need not carry the budget)."""
-    if trick is None and budget is None:
-        return frame
-    if tables_empty(tables, "runs") or not set(RUN_KEY) <= set(frame.columns):
-        return on_axes(frame, trick, budget)
-    allowed = on_axes(tables["runs"], trick, budget)[RUN_KEY].drop_duplicates()
-    return frame.merge(allowed, on=RUN_KEY, how="inner")
-
-
 def trick_names(trick: Any) -> tuple[str, ...]:
     """The spec names of a trick string: "batchnorm+clip_norm:1" -> ("batchnorm",
     "clip_norm"); "none" (or a missing value) -> ()."""
@@ -125,20 +99,6 @@ def trick_names(trick: Any) -> tuple[str, ...]:
     if text in ("", PAPER_TRICK):
         return ()
     return tuple(item.split(":", 1)[0].strip() for item in text.split("+"))
-
-
-def welch_less(a: Any, b: Any) -> float:
-    """One-sided Welch t-test p-value for mean(a) < mean(b) (scipy.stats.ttest_ind,
-    equal_var=False, alternative="less"). NaN when a side has fewer than 2 values; when both
-    sides have zero variance, 0 if mean(a) < mean(b) else 1."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if len(a) < 2 or len(b) < 2:
-        return math.nan
-    if np.var(a, ddof=1) == 0 and np.var(b, ddof=1) == 0:
-        return 0.0 if np.mean(a) < np.mean(b) else 1.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
 
 
 def _match(frame: pd.DataFrame, **where: Any) -> pd.DataFrame:
@@ -176,12 +136,6 @@ def protocol_runs(tables: Mapping[str, pd.DataFrame], dataset: str, depth: int,
     return rows.sort_values(["stage", "run", "member"]).drop_duplicates(keys)
 
 
-def attach_protocol(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """`frame` (curves, layer_stats or histograms rows) with the runs' protocol flag."""
-    flags = runs[[*RUN_KEY, "protocol"]].drop_duplicates(RUN_KEY)
-    return frame.merge(flags, on=RUN_KEY, how="left")
-
-
 def config_rows(tables: Mapping[str, pd.DataFrame], name: str, dataset: str, depth: int,
                 activation: str, initializer: str, protocol_only: bool,
                 trick: str | None = PAPER_TRICK, budget: str | None = PAPER_BUDGET,
@@ -190,16 +144,13 @@ def config_rows(tables: Mapping[str, pd.DataFrame], name: str, dataset: str, dep
 
     With protocol_only, only rows of protocol networks (matched by run and member) are kept;
     otherwise every network of the configuration, whatever its learning rate. Only networks
-    with this trick and budget (default the paper's; None = any), judged from `runs`.
+    with this trick and budget (default the paper's; None = any).
     """
     if tables_empty(tables, name):
         return pd.DataFrame()
     rows = _match(tables[name], dataset=dataset, depth=depth, activation=activation,
                   initializer=initializer, **where)
-    if name == "runs":
-        rows = on_axes(rows, trick, budget)
-    elif len(rows):
-        rows = _restrict_to_runs(rows, tables, trick, budget)
+    rows = on_axes(rows, trick, budget)
     if protocol_only and len(rows):
         chosen = protocol_runs(tables, dataset, depth, activation, initializer, trick, budget)
         if len(chosen) == 0:
@@ -238,13 +189,6 @@ def drop_diverged(rows: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.
     return rows[marked["_diverged"].isna().to_numpy()]
 
 
-def finite(value: Any) -> bool:
-    try:
-        return value is not None and math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def jsonable(value: Any) -> Any:
     """Convert numpy/pandas scalars and containers to JSON-ready Python; NaN/inf -> None."""
     if isinstance(value, Mapping):
@@ -260,20 +204,3 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(float(value)) else None
     return value if isinstance(value, str) else str(value)
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write `text` to a temporary sibling, then rename it onto `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        partial.write_text(text)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
-
-
-def dump_json(payload: Any) -> str:
-    return json.dumps(jsonable(payload), indent=2, allow_nan=False) + "\n"

@@ -9,15 +9,16 @@
 Errors are in percent. Rows are in the paper's order (Softsign, Softsign N, Tanh, Tanh N,
 Sigmoid; "N" = normalized initialization, the others use the standard initialization, and
 the Sigmoid row uses the standard initialization) and columns in the paper's order
-(Shapeset, MNIST, CIFAR-10, ImageNet).
+(Shapeset, MNIST, CIFAR-10, ImageNet). A column is filled by the dataset of the catalog
+(trainability.data.catalog) whose `column` names it (`columns()`).
 
 What the numbers are:
 
 - *ours*: the protocol networks (`runs.protocol`: each configuration at its selected
   learning rate, every seed) of depth `depth` (5, as in the paper). When several widths are
   present the largest is used. Only the paper's plain SGD at the scale preset's budget
-  counts (trick "none", budget "preset"; tables without those columns read as such): the
-  networks of the trick studies never enter Table 1.
+  counts (trick "none", budget "preset"): the networks of the trick studies never enter
+  Table 1.
 - The **Sigmoid row's depth is UNCONFIRMED** in the paper (Sec. 2.3 says the best sigmoid
   depth on Shapeset was 4; the table says 5 hidden layers). It is the parameter
   `sigmoid_depth`, default 5; the `depth` column states the depth used for every row.
@@ -27,8 +28,8 @@ What the numbers are:
 - `ci95_halfwidth`: Student-t 95% half-width of the mean over seeds,
   t_{0.975, n-1} * s / sqrt(n) with the sample std s; NaN with n = 1.
 - `paper_test_error`: Table 1 as printed (53.8 and 55.9 have one decimal in the paper).
-  ImageNet (Small-ImageNet 37x37) is not available: its cells are paper-only with status
-  "not run". Cells of datasets that were not trained have status "not run" too.
+  ImageNet (Small-ImageNet 37x37) is not in the catalog: its cells are paper-only with
+  status "not run". Cells of datasets that were not trained have status "not run" too.
 - `diff` = ours - paper, in percentage points.
 
 Bold rule (`BOLD_RULE`): the paper's caption says bold results are "statistically
@@ -47,22 +48,22 @@ from __future__ import annotations
 
 import html
 import math
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from trainability.analysis.common import atomic_write_text, is_diverged, protocol_runs
+from trainability.analysis.common import is_diverged, protocol_runs
+from trainability.analysis.stats import ci_halfwidth, welch_p
+from trainability.atomic import write_text
+from trainability.data.catalog import DATASETS
+from trainability.results import read_tables
 
 #: Name of the bold rule (written into every row's `bold_rule` column).
 BOLD_RULE = "welch_t_vs_best_p0.005"
 #: Significance level of the bold rule (the paper's caption).
 BOLD_ALPHA = 0.005
-#: Confidence level of the CI.
-CI_LEVEL = 0.95
 #: The paper's hidden-layer count for Table 1.
 TABLE1_DEPTH = 5
 
@@ -74,14 +75,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("Tanh N", "tanh", "normalized"),
     ("Sigmoid", "sigmoid", "standard"),
 )
-#: (column label, dataset key in the tables or None when it cannot be run).
-DATASETS: tuple[tuple[str, str | None], ...] = (
-    ("Shapeset", "shapeset"),
-    ("MNIST", "mnist"),
-    ("CIFAR-10", "cifar10"),
-    ("ImageNet", None),
-)
-#: Table 1 as printed (test error, %). Fact sheet Sec. 3.
+#: Table 1 as printed (test error, %), by row and by the paper's column. Fact sheet Sec. 3.
 PAPER_TABLE1: dict[str, dict[str, float]] = {
     "Softsign": {"Shapeset": 16.27, "MNIST": 1.64, "CIFAR-10": 55.78, "ImageNet": 69.14},
     "Softsign N": {"Shapeset": 16.06, "MNIST": 1.72, "CIFAR-10": 53.8, "ImageNet": 68.13},
@@ -89,6 +83,10 @@ PAPER_TABLE1: dict[str, dict[str, float]] = {
     "Tanh N": {"Shapeset": 15.60, "MNIST": 1.64, "CIFAR-10": 52.92, "ImageNet": 68.57},
     "Sigmoid": {"Shapeset": 82.61, "MNIST": 2.21, "CIFAR-10": 57.28, "ImageNet": 70.66},
 }
+#: The paper's columns, in its order.
+PAPER_COLUMNS: tuple[str, ...] = tuple(PAPER_TABLE1["Softsign"])
+#: The row labels, in the paper's order.
+ROW_LABELS: tuple[str, ...] = tuple(label for label, _, _ in ROWS)
 
 #: Cells printed with one decimal in the paper (all others have two).
 PAPER_ONE_DECIMAL = {("Softsign N", "CIFAR-10"), ("Tanh", "CIFAR-10")}
@@ -106,23 +104,12 @@ COLUMNS = ["row", "activation", "initializer", "depth", "dataset", "dataset_key"
            "best", "bold_rule"]
 
 
-def ci_halfwidth(values: np.ndarray, level: float = CI_LEVEL) -> float:
-    """Student-t half-width of the mean's `level` CI; NaN for fewer than 2 values."""
-    n = len(values)
-    if n < 2:
-        return math.nan
-    return float(stats.t.ppf(0.5 + level / 2, n - 1) * np.std(values, ddof=1) / math.sqrt(n))
-
-
-def welch_p(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided Welch t-test p-value; NaN when a cell has < 2 values (see module doc)."""
-    if len(a) < 2 or len(b) < 2:
-        return math.nan
-    if np.var(a, ddof=1) == 0 and np.var(b, ddof=1) == 0:
-        return 1.0 if np.mean(a) == np.mean(b) else 0.0
-    with warnings.catch_warnings():  # "nearly identical data" precision warnings
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+def columns() -> list[tuple[str, str | None]]:
+    """(the paper's column, the catalog's dataset that fills it or None) in the paper's order:
+    a dataset fills the column named by its `column` (trainability.data.catalog); a column
+    no registered dataset fills (ImageNet) is the paper's alone."""
+    by_column = {d.column: name for name, d in DATASETS.items() if d.column is not None}
+    return [(column, by_column.get(column)) for column in PAPER_COLUMNS]
 
 
 def _cell(tables: Mapping[str, pd.DataFrame], dataset: str, depth: int, activation: str,
@@ -157,9 +144,10 @@ def table1(tables: Mapping[str, pd.DataFrame], depth: int = TABLE1_DEPTH,
     """
     records = []
     samples: dict[tuple[str, str], np.ndarray] = {}
+    table_columns = columns()
     for label, activation, initializer in ROWS:
         row_depth = sigmoid_depth if activation == "sigmoid" else depth
-        for column, key in DATASETS:
+        for column, key in table_columns:
             paper = PAPER_TABLE1[label][column]
             if key is None:
                 info, errors = {"status": "not run", "width": math.nan, "lr": "",
@@ -180,7 +168,7 @@ def table1(tables: Mapping[str, pd.DataFrame], depth: int = TABLE1_DEPTH,
                 "bold": False, "p_value": math.nan, "best": False, "bold_rule": BOLD_RULE,
             })
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
-    for column, _ in DATASETS:
+    for column, _ in table_columns:
         in_column = frame.index[(frame["dataset"] == column) & frame["mean_test_error"].notna()]
         if len(in_column) == 0:
             continue
@@ -201,10 +189,8 @@ def table1(tables: Mapping[str, pd.DataFrame], depth: int = TABLE1_DEPTH,
 
 def write_table1(tables_dir: str | Path, out_csv: str | Path, **kwargs) -> Path:
     """Compute Table 1 from the tables in `tables_dir` and write it as CSV, atomically."""
-    from trainability.results import read_tables as load_tables
-
-    frame = table1(load_tables(tables_dir), **kwargs)
-    return atomic_write_text(out_csv, frame.to_csv(index=False))
+    frame = table1(read_tables(tables_dir), **kwargs)
+    return write_text(out_csv, frame.to_csv(index=False))
 
 
 # ---- presentation -----------------------------------------------------------------------
@@ -242,12 +228,12 @@ def _footnote(frame: pd.DataFrame) -> str:
 
 def table1_markdown(frame: pd.DataFrame, sep: str = " / ") -> str:
     """The paper's layout (rows x datasets) as a Markdown table, bold where flagged."""
-    columns = [c for c, _ in DATASETS]
-    lines = ["| TYPE | " + " | ".join(columns) + " |",
-             "|---|" + "---|" * len(columns)]
-    for label, _, _ in ROWS:
+    names = list(PAPER_COLUMNS)
+    lines = ["| TYPE | " + " | ".join(names) + " |",
+             "|---|" + "---|" * len(names)]
+    for label in ROW_LABELS:
         cells = []
-        for column in columns:
+        for column in names:
             row = frame[(frame["row"] == label) & (frame["dataset"] == column)].iloc[0]
             text, bold = format_cell(row, sep)
             cells.append(f"**{text}**" if bold else text)
@@ -257,12 +243,12 @@ def table1_markdown(frame: pd.DataFrame, sep: str = " / ") -> str:
 
 def table1_html(frame: pd.DataFrame, sep: str = " / ") -> str:
     """The paper's layout as an HTML <table>, bold (<b>) where flagged."""
-    columns = [c for c, _ in DATASETS]
     out = ["<table class=\"table1\">", "<thead><tr><th>TYPE</th>"
-           + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr></thead>", "<tbody>"]
-    for label, _, _ in ROWS:
+           + "".join(f"<th>{html.escape(c)}</th>" for c in PAPER_COLUMNS) + "</tr></thead>",
+           "<tbody>"]
+    for label in ROW_LABELS:
         cells = []
-        for column in columns:
+        for column in PAPER_COLUMNS:
             row = frame[(frame["row"] == label) & (frame["dataset"] == column)].iloc[0]
             text, bold = format_cell(row, sep)
             text = html.escape(text)

@@ -26,8 +26,9 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from trainability.analysis.common import PAPER_BUDGET, PAPER_TRICK, paper_rows, with_axes
+from trainability.analysis.common import PAPER_BUDGET, PAPER_TRICK, paper_rows
 from trainability.analysis.table1 import BOLD_ALPHA
+from trainability.results import REAGGREGATE, RUNS_COLUMNS, conform, read_table
 
 #: (anchor, heading) of every section, in the paper's order. The tests check this order.
 SECTIONS = (
@@ -378,10 +379,12 @@ def load_table1(table1_csv: str | Path | None) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ runs
 
 def load_runs(tables_dir: str | Path | None) -> pd.DataFrame:
+    """The runs table (trainability.results: every declared column, checked); an empty one
+    with the declared columns when there is none."""
     path = Path(tables_dir) / "runs.parquet" if tables_dir is not None else None
     if path is None or not path.is_file():
-        return pd.DataFrame()
-    return pd.read_parquet(path)
+        return conform(pd.DataFrame(columns=list(RUNS_COLUMNS)), "runs", aggregated=True)
+    return read_table(path, "runs", aggregated=True, rebuild=REAGGREGATE)
 
 
 def _sort_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -489,7 +492,6 @@ def expected_networks(settings: dict[str, Any] | None, runs: pd.DataFrame
     in its budget.
     """
     budget, _, grid = resolve_settings(settings)
-    runs = with_axes(runs)
     #: (config, rates, sweep seeds, other seeds)
     schedule: list[tuple[tuple, list, list, list]] = []
     inferred_budgets: list[str] = []
@@ -547,7 +549,7 @@ def missing_networks(expected: list[dict[str, Any]], runs: pd.DataFrame
     """The expected networks with no row in runs, grouped by configuration and stage."""
     present_sweep, present_seeds, all_diverged = set(), set(), set()
     if not runs.empty:
-        runs = with_axes(runs).assign(_div=_diverged(runs))
+        runs = runs.assign(_div=_diverged(runs))
         by_config: dict[tuple, list[bool]] = {}
         for row in runs.to_dict("records"):
             config = _config_of(row)
@@ -587,7 +589,7 @@ def _budget_label(budget: Any, train_size: Any = None) -> str:
 
 
 def runs_context(runs: pd.DataFrame, settings: dict[str, Any] | None) -> dict[str, Any]:
-    runs = _sort_runs(with_axes(runs))
+    runs = _sort_runs(runs)
     records = [_run_record(r) for r in runs.to_dict("records")]
     expected, source = expected_networks(settings, runs)
     missing = missing_networks(expected, runs)
@@ -666,7 +668,6 @@ def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
         result["preset_updates"] = f"{budget.updates:,}"
     if runs.empty:
         return result
-    runs = with_axes(runs)
     plain = paper_rows(runs)
     if budget is None and not plain.empty:  # the paper's networks as run
         result["preset_width"] = _values(plain, "width", "{:,}")
