@@ -81,7 +81,8 @@ def test_a_run_records_its_engine(tmp_path):
                           monitor_every=0, monitor_size=20, valid_size=50, test_size=50,
                           histogram_bins=0, device="cpu", members=(MemberConfig(),))
     info, _ = read_run(train_bundle(config, tmp_path / "run", progress=False))
-    assert info["engine"] == {"engine": "eager", "note": None}
+    assert info["engine"]["engine"] == "eager" and info["engine"]["note"] is None
+    assert info["engine"]["formulation"] in ("w_gt", "g_wt")
 
 
 # ---- on a GPU ----------------------------------------------------------------------------------

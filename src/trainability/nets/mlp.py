@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from trainability.nets.activations import ACTIVATIONS, Activation, shared_pieces
+from trainability.nets.formulations import BACKWARD_INPUT
 from trainability.nets.initializers import INITIALIZERS
 from trainability.seeding import derive_seed
 
@@ -24,27 +25,30 @@ from trainability.seeding import derive_seed
 class _BundledLinear(torch.autograd.Function):
     """s = b + h @ W per member, differentiable in h only (weights are updated by hand).
 
-    Why hand-written: autograd's backward of baddbmm computes dh = g @ W^T on a transposed
-    view of W, which on CPU runs about twice slower per member than the same product taken
-    as (W @ g^T)^T once a bundle has several members (benchmarks/bench_trainer.py).
+    Why hand-written: the fused SGD step never forms a weight gradient, and dh = g W^T is
+    taken in the formulation that is fastest on this machine (trainability.nets.formulations),
+    which autograd's backward of baddbmm would not choose.
     """
 
     @staticmethod
-    def forward(ctx, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                backward_input) -> torch.Tensor:
         ctx.save_for_backward(weight)
+        ctx.backward_input = backward_input
         return torch.baddbmm(bias, h, weight)  # (K, B, n_out)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (weight,) = ctx.saved_tensors  # (K, n_in, n_out); grad: (K, B, n_out)
-        grad_h = torch.bmm(weight, grad.transpose(1, 2)).transpose(1, 2)  # (K, B, n_in)
-        return grad_h, None, None
+        return ctx.backward_input(grad, weight), None, None, None  # dh: (K, B, n_in)
 
 
-def bundled_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """(K, B, n_in) x (K, n_in, n_out) + (K, 1, n_out) -> (K, B, n_out)."""
+def bundled_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                   formulation: str = "w_gt") -> torch.Tensor:
+    """(K, B, n_in) x (K, n_in, n_out) + (K, 1, n_out) -> (K, B, n_out); back-propagated
+    (to h only) in `formulation` (trainability.nets.formulations.BACKWARD_INPUT)."""
     if h.requires_grad:
-        return _BundledLinear.apply(h, weight, bias)
+        return _BundledLinear.apply(h, weight, bias, BACKWARD_INPUT[formulation])
     return torch.baddbmm(bias, h, weight)
 
 
@@ -81,16 +85,19 @@ class BundledMLP:
         weights: list of depth+1 tensors, weights[l] of shape (K, n_l, n_{l+1}).
         biases: list of depth+1 tensors, biases[l] of shape (K, 1, n_{l+1}).
         activation_groups: (Activation, slice of members) for each run of equal activations.
+        formulation: how back-propagation takes dh = g W^T (trainability.nets.formulations;
+            the trainer sets the machine's choice, or a resumed run's).
     """
 
     def __init__(self, weights: list[torch.Tensor], biases: list[torch.Tensor],
-                 activations: list[Activation]):
+                 activations: list[Activation], formulation: str = "w_gt"):
         if len(activations) != weights[0].shape[0]:
             raise ValueError("one activation per member is needed")
         self.weights = weights
         self.biases = biases
         self.member_activations = activations
         self.activation_groups = _consecutive_groups(activations)
+        self.formulation = formulation
 
     @classmethod
     def initialize(cls, n_inputs: int, n_classes: int, depth: int, width: int,
@@ -148,13 +155,15 @@ class BundledMLP:
         h = x.unsqueeze(0).expand(members, *x.shape)  # (K, B, n_0), no copy
         pre, post = [], []
         for layer in range(self.depth):
-            s = bundled_linear(h, self.weights[layer], self.biases[layer])  # (K, B, width)
+            s = bundled_linear(h, self.weights[layer], self.biases[layer],
+                               self.formulation)  # (K, B, width)
             if layer == 0 and track_input_grad:
                 s.requires_grad_(True)
             h = self.activate(s)
             pre.append(s)
             post.append(h)
-        logits = bundled_linear(h, self.weights[-1], self.biases[-1])  # (K, B, classes)
+        logits = bundled_linear(h, self.weights[-1], self.biases[-1],
+                                self.formulation)  # (K, B, classes)
         return ForwardPass(pre, post, logits)
 
     @torch.no_grad()

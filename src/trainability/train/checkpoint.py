@@ -50,6 +50,8 @@ class Checkpoint:
     train_seconds: float
     #: Wall time of every earlier segment of the run (setup, evaluation and monitor included).
     wall_seconds: float = 0.0
+    #: How back-propagation was computed (trainability.nets.formulations): kept on resume.
+    formulation: str | None = None
     #: The trick path's state (optimizer, batch-norm statistics, noise RNG, early stopping).
     extra: dict[str, Any] | None = None
 

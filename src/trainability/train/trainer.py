@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from trainability.nets.formulations import choose as choose_formulation
 from trainability.nets.mlp import BundledMLP, nll_per_member
 from trainability.provenance import provenance, resolve_device
 from trainability.seeding import derive_seed
@@ -116,7 +117,8 @@ def _checkpoint_of(config: BundleConfig, state: BundleState, data: TrainingData,
         diverged_at=state.diverged_at.cpu(), loss_sum=state.loss_sum.cpu(),
         loss_count=state.loss_count.cpu(), curves=curves, monitor_stats=monitor.records.stats,
         monitor_histograms=monitor.records.histograms, monitor_edges=monitor.edges,
-        train_seconds=train_seconds, wall_seconds=wall_seconds, extra=extra)
+        train_seconds=train_seconds, wall_seconds=wall_seconds,
+        formulation=state.net.formulation, extra=extra)
 
 
 def _build(config: BundleConfig, data: TrainingData, device: torch.device, lr: torch.Tensor):
@@ -173,6 +175,9 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
     k = len(members)
     lr = torch.tensor([m.lr for m in members], dtype=torch.float32, device=device)
     net, stepper, step, tricks = _build(config, data, device, lr)
+    # The machine's fastest way to back-propagate, or the one a resumed run started with.
+    net.formulation = (resumed.formulation if resumed and resumed.formulation
+                       else choose_formulation(device.type))
     state = BundleState(net, 0, torch.full((k,), -1, dtype=torch.long, device=device),
                         torch.zeros(k, device=device), torch.zeros(k, device=device))
     monitor = Monitor(data.monitor_x, data.monitor_y, config.histogram_bins,
@@ -261,7 +266,7 @@ def train_bundle(config: BundleConfig, out_dir: str | Path, progress: bool = Tru
                     for i, (m, d) in enumerate(zip(config.to_dict()["members"], diverged,
                                                    strict=True))],
         "provenance": provenance(device),
-        "engine": runner.describe() | device_settings,
+        "engine": runner.describe() | {"formulation": net.formulation} | device_settings,
         "wall_seconds": earlier_wall + time.perf_counter() - started,  # every segment
         "train_seconds": train_seconds,
         "resumed_from_update": resumed.update if resumed else None,
