@@ -311,7 +311,7 @@ def test_training_tricks_section_has_its_figures_studies_and_s_claims(inputs, tm
     text = parsed.text("tricks")
     assert "2 networks at width 128 with 3,000 updates" in text
     # the second row copied is the diverged tanh/standard network
-    assert ("tricks 2 1 Shapeset 20 128 3,000 raw tanh standard none, batchnorm"
+    assert ("tricks 2 1 Shapeset-3×2 20 128 3,000 raw tanh standard none, batchnorm"
             in parsed.text("tricks-studies"))
     for name in ("tricks_heatmap", "tricks_gradients", "dead_units", "selu_stats",
                  "sigmoid_derivative", "matrix_product"):
