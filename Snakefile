@@ -35,3 +35,4 @@ rule all:
     default_target: True
     input:
         "reports/report.html",
+        "results/tensorboard" if config["tensorboard"] else [],

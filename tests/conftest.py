@@ -23,7 +23,7 @@ def small_bundle() -> BundleConfig:
 
 #: Values fabricated tables get for the declared columns they leave out.
 FABRICATED_DEFAULTS = {"trick": "none", "budget": "preset", "inputs": "raw", "protocol": True,
-                       "schema_version": 2, "batch_size": 10, "data_seed": 0, "member": 0,
+                       "schema_version": 3, "batch_size": 10, "data_seed": 0, "member": 0,
                        "init_seed": 0, "lr": 0.1, "updates": 0, "eval_every": 1}
 
 

@@ -11,6 +11,7 @@
     trainability aggregate --out DIR RUN ...     run folders -> tidy tables
     trainability figure NAME --out PREFIX        one figure (.png, .svg)
     trainability table1 / claims / report        Table 1, the claims ledger, the report
+    trainability export tensorboard TABLES OUT   one TensorBoard run per network
 
 Each workflow rule calls one command; the science lives in the modules the commands call.
 Every user error ends the same way: one line on stderr starting with "error:", saying what
@@ -210,6 +211,14 @@ def _add_pipeline_commands(commands: argparse._SubParsersAction) -> None:
     claims.add_argument("--tables", type=Path, required=True)
     claims.add_argument("--out", type=Path, required=True, help="JSON to write")
 
+    export = commands.add_parser("export", help="the results in another tool's format")
+    formats = export.add_subparsers(dest="format", required=True)
+    tensorboard = formats.add_parser(
+        "tensorboard", help="one TensorBoard run per network: curves, layer statistics, "
+                            "histograms, the configuration as hyperparameters")
+    tensorboard.add_argument("tables", type=Path, help="aggregated tables folder")
+    tensorboard.add_argument("out", type=Path, help="folder to write (tensorboard --logdir)")
+
     report = commands.add_parser("report", help="the self-contained HTML report")
     report.add_argument("--out", type=Path, required=True)
     report.add_argument("--tables", type=Path, required=True)
@@ -372,6 +381,12 @@ def _claims(args: argparse.Namespace) -> int:
     return _written(write_claims(args.tables, args.out))
 
 
+def _export(args: argparse.Namespace) -> int:
+    from trainability.export.tensorboard import export_tensorboard
+
+    return _written(export_tensorboard(args.tables, args.out))
+
+
 def _report(args: argparse.Namespace) -> int:
     from trainability.report import build_report
 
@@ -389,7 +404,8 @@ def _written(path) -> int:
 #: a command (and checking its arguments) loads no torch (trainability.lazy).
 COMMANDS = {"train": _train, "shapeset": _shapeset, "info": _info, "data": _data,
             "plan": _plan, "select": _select, "seeds": _seeds, "aggregate": _aggregate,
-            "figure": _figure, "table1": _table1, "claims": _claims, "report": _report}
+            "figure": _figure, "table1": _table1, "claims": _claims, "export": _export,
+            "report": _report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,8 +12,10 @@ Version history (`SCHEMA_VERSION` in trainability/__init__.py; each older versio
 upgrade here, so that results that cannot be regenerated, such as GPU reference runs, stay
 readable):
   1  the first layout; aggregated integer columns of histograms could come out as floats.
-  2  the layout declared here: types fixed, the axis columns (trick, budget, inputs,
-     train_size) always present.
+  2  types fixed, the axis columns (trick, budget, inputs, train_size) always present.
+  3  histograms carry raw counts and each histogram's number of values, minimum, maximum, sum
+     and sum of squares (what TensorBoard's histograms need); read from version 2 with
+     those missing.
 """
 
 from __future__ import annotations
@@ -46,10 +48,14 @@ RUN_TABLES: dict[str, dict[str, str]] = {
     "layer_stats": {"update": "int", "layer": "int", "quantity": "str", "stat": "str",
                     "value": "float"},
     "histograms": {"update": "int", "layer": "int", "quantity": "str", "bin": "int",
-                   "bin_left": "float", "bin_right": "float", "fraction": "float"},
+                   "bin_left": "float", "bin_right": "float", "count": "Int",
+                   "fraction": "float", "n": "Int", "min": "float", "max": "float",
+                   "sum": "float", "sum_squares": "float"},
 }
 #: The job that trained a row, added by aggregation.
 RUN_KEYS: dict[str, str] = {"run": "str", "stage": "str"}
+#: What identifies a network across the aggregated tables: its job and member.
+RUN_KEY_COLUMNS = ["run", "member"]
 #: The runs table: one row per trained network.
 RUNS_COLUMNS: dict[str, str] = {
     **MEMBER_COLUMNS,
@@ -163,4 +169,20 @@ def _from_v1(frame: pd.DataFrame, table: str, aggregated: bool) -> pd.DataFrame:
     return frame
 
 
-UPGRADES: dict[int | None, Callable[[pd.DataFrame, str, bool], pd.DataFrame]] = {1: _from_v1}
+#: Columns that version-2 histograms lack (counts and raw moments): missing values.
+_V2_HISTOGRAM_COLUMNS = ("count", "n", "min", "max", "sum", "sum_squares")
+
+
+def _from_v2(frame: pd.DataFrame, table: str, aggregated: bool) -> pd.DataFrame:
+    """Version 2: histograms without raw counts and moments (exports needing them refuse)."""
+    if table != "histograms":
+        return frame
+    return frame.assign(**{c: pd.NA if c in ("count", "n") else float("nan")
+                           for c in _V2_HISTOGRAM_COLUMNS if c not in frame})
+
+
+UPGRADES: dict[int | None, Callable[[pd.DataFrame, str, bool], pd.DataFrame]] = {
+    1: lambda frame, table, aggregated: _from_v2(_from_v1(frame, table, aggregated), table,
+                                                 aggregated),
+    2: _from_v2,
+}

@@ -65,3 +65,18 @@ rule claims:
         "Deciding every claim of the ledger"
     shell:
         "trainability claims --tables {input.tables} --out {output} > {log} 2>&1"
+
+
+rule tensorboard:
+    conda:
+        "../envs/trainability.yaml"
+    input:
+        tables=rules.aggregate.output.tables,
+    output:
+        directory("results/tensorboard"),
+    log:
+        "results/logs/tensorboard.log",
+    message:
+        "Exporting every network to TensorBoard (tensorboard --logdir results/tensorboard)"
+    shell:
+        "trainability export tensorboard {input.tables} {output} > {log} 2>&1"

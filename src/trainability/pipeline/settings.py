@@ -36,7 +36,8 @@ def normalize(value: Any) -> Any:
             return value
         structured = text[:1] in "[{" and isinstance(parsed, list | dict)
         numeric = isinstance(parsed, int | float) and not isinstance(parsed, bool)
-        return normalize(parsed) if structured or numeric else value
+        boolean = text.lower() in ("true", "false")  # not YAML 1.1's yes/no/on/off
+        return normalize(parsed) if structured or numeric or boolean else value
     return value
 
 

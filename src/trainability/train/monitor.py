@@ -11,8 +11,10 @@ through every member, back-propagates, and records for each member and hidden la
   percentiles;
 - weight gradients dCost/dW^{l-1} of the mean NLL over the monitor set (the weights feeding
   layer l): mean and std;
-- normalized histograms (each sums to 1) of the three, with bin edges fixed for the whole
-  run (see `HistogramEdges`); values outside the edges count in the first or last bin;
+- histograms of the three, with bin edges fixed for the whole run (see `_fix_edges`): per bin
+  the count and the fraction of the layer's values (values outside the edges count in the
+  first or last bin), and per histogram what TensorBoard's raw histograms need beside the
+  counts: the number of values, their minimum, maximum, sum and sum of squares (unclamped);
 - every `jacobian_every` updates, the mean singular value of the layer Jacobian
   J^l = dz^l/dz^{l-1} = diag(f'(s^l)) (W^{l-1})^T (paper Sec. 4.2.2), for hidden layers
   l >= 2, averaged over `jacobian_examples` monitor examples.
@@ -42,7 +44,8 @@ class MonitorRecords:
         k: [] for k in ("member", "update", "layer", "quantity", "stat", "value")})
     histograms: dict[str, list] = field(default_factory=lambda: {
         k: [] for k in ("member", "update", "layer", "quantity", "bin", "bin_left",
-                        "bin_right", "fraction")})
+                        "bin_right", "count", "fraction", "n", "min", "max", "sum",
+                        "sum_squares")})
 
     #: (K,) bool: members still training; diverged members' statistics are recorded as NaN.
     active: torch.Tensor | None = None
@@ -231,9 +234,14 @@ class Monitor:
             width = (high - low) / bins
             lefts = [low + i * width for i in range(bins)]
             for layer, tensor in enumerate(tensors, start=1):
-                values = tensor[m].flatten().clamp(low, high)
+                raw = tensor[m].flatten()
+                values = raw.clamp(low, high)
                 counts = torch.histc(values, bins=bins, min=low, max=high)
-                fractions = (counts / max(values.numel(), 1)).cpu().tolist()
+                n = max(values.numel(), 1)
+                fractions = (counts / n).cpu().tolist()
+                exact = raw.double()
+                moments = torch.stack([exact.min(), exact.max(), exact.sum(),
+                                       (exact * exact).sum()]).cpu().tolist()
                 rows["member"] += [m] * bins
                 rows["update"] += [update] * bins
                 rows["layer"] += [layer] * bins
@@ -241,4 +249,9 @@ class Monitor:
                 rows["bin"] += list(range(bins))
                 rows["bin_left"] += lefts
                 rows["bin_right"] += [left + width for left in lefts]
+                rows["count"] += [round(c) for c in counts.cpu().tolist()]
                 rows["fraction"] += fractions
+                rows["n"] += [values.numel()] * bins
+                for key, value in zip(("min", "max", "sum", "sum_squares"), moments,
+                                      strict=True):
+                    rows[key] += [value] * bins

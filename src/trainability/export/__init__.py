@@ -1,0 +1,1 @@
+"""Results in other tools' formats: TensorBoard event files (`tensorboard`)."""
