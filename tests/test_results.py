@@ -88,3 +88,18 @@ def test_every_run_table_carries_the_member_columns():
         assert list(columns(name, aggregated=False))[:len(MEMBER_COLUMNS)] == list(
             MEMBER_COLUMNS)
     assert list(columns("runs", aggregated=True))[:len(MEMBER_COLUMNS)] == list(MEMBER_COLUMNS)
+
+
+def test_version_2_histograms_read_without_raw_counts(tmp_path):
+    """Version 2 histograms held fractions only: they read with counts and moments missing
+    (what needs them, the TensorBoard export, then leaves them out)."""
+    rows = curves_v1(with_axes=True).drop(columns=["metric", "value"]).assign(
+        trick="none", layer=1, quantity="activation", bin=[0, 1], bin_left=[0.0, 0.5],
+        bin_right=[0.5, 1.0], fraction=[0.25, 0.75])
+    table = pa.Table.from_pandas(rows, preserve_index=False).replace_schema_metadata(
+        {b"trainability": json.dumps({"schema_version": 2}).encode()})
+    pq.write_table(table, tmp_path / "histograms.parquet")
+    back = read_table(tmp_path / "histograms.parquet", "histograms", aggregated=True,
+                      rebuild="x")
+    assert back["count"].isna().all() and back["min"].isna().all()
+    assert back["fraction"].tolist() == [0.25, 0.75]
