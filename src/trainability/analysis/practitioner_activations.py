@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainability.analysis.common import PAPER_TRICK, RUN_KEY, STANDARDIZED_INPUTS
+from trainability.analysis.common import PAPER_TRICK, RUN_KEY, STANDARDIZED_INPUTS, tables_empty
+from trainability.analysis.dead_units import network_ends, unit_fractions
 from trainability.analysis.ledger import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
@@ -205,39 +206,28 @@ def _s3(tables, initializer: str = "lecun_normal", deep_depth: int = VERY_DEEP_D
 # ---- S4 -----------------------------------------------------------------------------------
 
 def _dead_fractions(tables, rows: pd.DataFrame) -> pd.DataFrame:
-    """rows with, per network, from its layer statistics "activation" averaged over layers at
-    its first and last monitor point: dead_start / dead_end (dead_fraction: units with
-    f'(s) = 0, no gradient, on every monitor example), negative_start / negative_end
-    (negative_fraction: units with s <= 0 on every example); dead_max, the largest dead
-    fraction of any layer at any monitor point; dead_exact, whether dead_* are the no-gradient
-    fraction. Networks recorded before negative_fraction existed recorded s <= 0 as
-    dead_fraction: their negative_* are that, and for a leaky variant dead_* are only an upper
-    bound on the no-gradient fraction (dead_exact False; for ReLU the two coincide). NaN when
-    not recorded."""
+    """rows with, per network, from `dead_units.unit_fractions` averaged over layers at its
+    first and last monitor point: dead_start / dead_end (units with f'(s) = 0, no gradient,
+    on every monitor example), negative_start / negative_end (units with s <= 0 on every
+    example); dead_max, the largest dead fraction of any layer at any monitor point;
+    dead_exact, whether dead_* are the no-gradient fraction (for networks recorded before
+    negative_fraction existed, a leaky variant's dead_* are only an upper bound). NaN for a
+    network without dead fractions."""
     columns = ("dead_start", "dead_end", "dead_max", "negative_start", "negative_end")
-    dead = layer_stat_rows(tables, rows, "activation", "dead_fraction").dropna(subset=["value"])
-    if len(dead) == 0:
+    stats = (tables["layer_stats"].merge(rows[RUN_KEY], on=RUN_KEY)
+             if not tables_empty(tables, "layer_stats") and len(rows) else None)
+    fractions = unit_fractions(stats) if stats is not None else None
+    if fractions is None or fractions["dead"].isna().all():
         return rows.assign(**dict.fromkeys(columns, math.nan), dead_exact=False)
-    negative = layer_stat_rows(tables, rows, "activation", "negative_fraction").dropna(
-        subset=["value"])
-
-    def ends(stat_rows: pd.DataFrame, name: str) -> pd.DataFrame:
-        per_update = stat_rows.groupby([*RUN_KEY, "update"])["value"].mean().reset_index()
-        per_update = per_update.sort_values("update")
-        return per_update.groupby(RUN_KEY)["value"].agg(
-            **{f"{name}_start": "first", f"{name}_end": "last"})
-
-    summary = ends(dead, "dead")
-    summary["dead_max"] = dead.groupby(RUN_KEY)["value"].max()
-    if len(negative):
-        summary = summary.join(ends(negative, "negative"))
-    else:
-        summary = summary.assign(negative_start=math.nan, negative_end=math.nan)
+    dead = fractions.dropna(subset=["dead"])
+    summary = network_ends(dead, "dead")
+    summary["dead_max"] = dead.groupby(RUN_KEY)["dead"].max()
+    summary = summary.join(network_ends(fractions, "negative"))
+    summary["exact"] = fractions.groupby(RUN_KEY)["exact"].first()
     frame = rows.merge(summary.reset_index(), on=RUN_KEY, how="left")
-    recorded = frame["negative_end"].notna()
-    for end in ("start", "end"):  # older networks: dead_fraction meant s <= 0
-        frame.loc[~recorded, f"negative_{end}"] = frame.loc[~recorded, f"dead_{end}"]
-    return frame.assign(dead_exact=recorded | (frame["activation"] == "relu"))
+    exact = frame.pop("exact")
+    return frame.assign(dead_exact=exact.fillna(False).astype(bool)
+                        | (frame["activation"] == "relu"))
 
 
 @claim("S4", "\"Dying ReLU\": a growing fraction of ReLU units output 0 for every input during "

@@ -9,7 +9,7 @@ best, a trick study's own budget before the preset's on ties (`pick_group`).
   final test error over seeds, diverged networks counted apart).
 - `gradient_profiles`: per-layer RMS of the back-propagated gradient at initialization and
   at the end of training, deepest networks, per trick.
-- `unit_fractions`, `dead_unit_panels`: ReLU-family dead and negative unit fractions.
+- `dead_unit_panels`: ReLU-family dead and negative unit fractions (`dead_units`).
 - `selu_networks`: the SELU networks and their per-layer activation statistics.
 
 numpy and pandas load on first use (the figures import this module when the workflow plans).
@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from trainability.analysis.common import PAPER_BUDGET, PAPER_TRICK, dataset_rank, is_diverged
+from trainability.analysis.dead_units import unit_fractions
 from trainability.analysis.selection import MissingData
 from trainability.lazy import lazy_import
 from trainability.nets.activations import ACTIVATIONS
@@ -192,49 +193,24 @@ def gradient_profiles(tables: Tables, dataset: str | None = None
 
 
 # ---- dead units -----------------------------------------------------------------------------
-def unit_fractions(stats: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """Layer statistics "activation" of ReLU-family networks as (run, member, update, layer,
-    dead, negative), and whether any network needed the fallback for older tables.
-
-    dead = dead_fraction: units with f'(s) = 0 (no gradient) on every monitor example;
-    negative = negative_fraction: units with s <= 0 on every example. Networks recorded before
-    negative_fraction existed recorded s <= 0 as dead_fraction: there negative = that value
-    and dead is NaN, except for ReLU, whose units with s <= 0 are exactly its dead ones."""
-    stats = stats[(stats["quantity"] == "activation")
-                  & stats["stat"].isin(["dead_fraction", "negative_fraction"])]
-    keys = ["run", "member", "update", "layer"]
-    if stats.empty:
-        return pd.DataFrame(columns=[*keys, "dead", "negative"]), False
-    wide = stats.groupby([*keys, "stat"])["value"].first().unstack("stat")
-    wide = wide.reindex(columns=["dead_fraction", "negative_fraction"])
-    wide.columns = ["dead", "negative"]
-    wide = wide.reset_index()
-    recorded = wide.groupby(["run", "member"])["negative"].transform(
-        lambda v: v.notna().any())
-    old = ~recorded.astype(bool)
-    wide.loc[old, "negative"] = wide.loc[old, "dead"]
-    activation = stats.groupby(["run", "member"])["activation"].first()
-    relu = pd.Series(list(zip(wide["run"], wide["member"], strict=True)),
-                     index=wide.index).map(activation).astype(str) == "relu"
-    wide.loc[old & ~relu, "dead"] = np.nan
-    return wide.assign(_old=old), bool(old.any())
-
-
 def dead_unit_panels(tables: Tables) -> tuple[pd.DataFrame, list[tuple], bool]:
     """(rows, panels, fallback) of the dead-units figure: plain-SGD protocol networks of the
     ReLU family in the budget group with the most such activations; per (dataset, depth),
     the initializer run with the most of them (`INIT_PREFERENCE` on ties), widest networks:
-    panels = [(dataset, depth, initializer, fractions)] with `unit_fractions` and each row's
-    activation, only the panels comparing two activations or more when there are such;
-    fallback: some network needed the older-tables fallback."""
+    panels = [(dataset, depth, initializer, fractions)] with `dead_units.unit_fractions`
+    (`dead` NaN where only a bound is known) and each row's activation, only the panels
+    comparing two activations or more when there are such; fallback: some network needed
+    the older-tables fallback."""
     runs = protocol(tables)
     rows = runs[(runs["trick"].astype(str) == PAPER_TRICK) & runs["activation"].map(relu_family)]
     rows = pick_group(rows, lambda g: g["activation"].nunique())
     if rows.empty:
         raise MissingData("needs protocol networks with relu, leaky_relu, prelu or rrelu "
                           "(trick none; the tricks_activations study); the runs table has none")
-    fractions, _ = unit_fractions(tables["layer_stats"].merge(
-        rows[["run", "member"]], on=["run", "member"]))
+    fractions = unit_fractions(tables["layer_stats"].merge(rows[["run", "member"]],
+                                                          on=["run", "member"]))
+    # where only a bound on the dead fraction is known (older tables), none is drawn
+    fractions = fractions.assign(dead=fractions["dead"].where(fractions["exact"]))
     panels = []
     for (dataset, depth), block in sorted(rows.groupby(["dataset", "depth"]),
                                           key=lambda g: (dataset_rank(g[0][0]), g[0][1])):
@@ -251,15 +227,8 @@ def dead_unit_panels(tables: Tables) -> tuple[pd.DataFrame, list[tuple], bool]:
                           "networks; the layer_stats table has none")
     compared = [p for p in panels if p[3]["activation"].nunique() > 1]
     panels = compared or panels  # panels that compare ReLU with a variant, where there are
-    fallback = any(bool(mine["_old"].any()) for *_, mine in panels)
+    fallback = any(bool(mine["old"].any()) for *_, mine in panels)
     return rows, panels, fallback
-
-
-def fraction_summary(curves: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Per update: mean, min, max and count over the networks of one unit fraction (the
-    per-network values already averaged over layers)."""
-    curves = curves[curves[column].notna()]
-    return curves.groupby("update")[column].agg(["mean", "min", "max", "count"])
 
 
 # ---- SELU -----------------------------------------------------------------------------------

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from trainability.analysis.dead_units import fraction_summary
 from trainability.analysis.selection import Tables
-from trainability.analysis.trick_study import (
-    dead_unit_panels,
-    fraction_summary,
-    selu_networks,
-)
+from trainability.analysis.trick_study import dead_unit_panels, selu_networks
 from trainability.figures.labels import (
     activation_color,
     activation_label,
