@@ -24,6 +24,8 @@ Modules, each with one job:
 - `cost_surface`: Fig. 5's cost surfaces and the plateau measure (claim P9).
 - `toys`: computations without tables: products of random matrices, their Lyapunov
   exponent, the sigmoid's derivative (claims S9, S10 and their figures).
+- `dead_units`: dead and negative unit fractions of ReLU-family networks (claim S4 and its
+  figure).
 - `selection`, `trick_study`: which networks each figure shows, and the numbers it draws.
 
 Nothing is imported here, so that `import trainability.figures` (which the workflow does at
