@@ -37,7 +37,7 @@ def gelu():
                           family="smooth", color=GELU_COLOR)
 
     yield "gelu"
-    del ACTIVATIONS._factories["gelu"]  # the registry has no way to unregister but this
+    ACTIVATIONS.unregister("gelu")
 
 
 def _runs(rows: list[dict]) -> dict[str, pd.DataFrame]:

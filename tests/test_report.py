@@ -18,7 +18,7 @@ from readback import as_read
 from trainability.analysis.table1 import table1
 from trainability.figures import FIGURES
 from trainability.figures.placeholder import placeholder_figure as _placeholder_figure
-from trainability.pipeline.settings import resolve_budget
+from trainability.pipeline.plan import plan
 from trainability.report import build_report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,12 +50,8 @@ CONFIG = {
     "studies": {"table1": {"datasets": ["shapeset"], "activations": ["tanh", "softsign"],
                            "initializers": ["standard", "normalized"], "depths": [5]}},
 }
-#: What the workflow passes the report (workflow_settings() in workflow/rules/common.smk,
-#: through JSON), plus the studies.
-SETTINGS = json.loads(json.dumps(
-    {key: CONFIG[key] for key in ("scale", "datasets", "seed", "device")}
-    | {"resolved_datasets": ["shapeset"], "budget": resolve_budget(CONFIG).__dict__,
-       "studies": CONFIG["studies"]}))
+#: What the workflow gives the report: the plan (results/plan.json), through JSON.
+PLAN = json.loads(json.dumps(plan(CONFIG).to_dict()))
 MISSING_FIGURE = "fig12"  # no file: the report must say so
 PLACEHOLDER_FIGURE = "fig2"  # the workflow's placeholder: the report must give its reason
 PLACEHOLDER_REASON = "no protocol network for sigmoid/standard on shapeset at depth 4"
@@ -163,7 +159,7 @@ def inputs(tmp_path):
     (benchmarks / "aggregate.tsv").write_text(
         header + "3.25\t0:00:03\t212.3\t900.1\t500\t505\t0.1\t2.3\t80.5\t2.1\n")
     return {"tables_dir": tables, "figures_dir": figures, "table1_csv": table1_csv,
-            "claims_json": claims_json, "benchmarks_dir": benchmarks, "settings": SETTINGS}
+            "claims_json": claims_json, "benchmarks_dir": benchmarks, "plan": PLAN}
 
 
 @pytest.fixture
@@ -338,24 +334,23 @@ def test_diverged_and_missing_networks_are_named(report):
                      parsed.text("runs-all"))
 
 
-def test_a_full_config_gives_the_same_runs_section(report, inputs, tmp_path):
-    out = build_report(tmp_path / "r.html", **dict(inputs, settings=CONFIG))
+def test_the_plan_file_gives_the_same_runs_section(report, inputs, tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(PLAN))
+    out = build_report(tmp_path / "r.html", **dict(inputs, plan=path))
     section = Parsed(out.read_text(encoding="utf-8")).text("runs")
     assert section == Parsed(report.read_text(encoding="utf-8")).text("runs")
+    assert "SGD updates per network 100" in Parsed(out.read_text(encoding="utf-8")).text(
+        "summary")
 
 
-@pytest.mark.parametrize("settings", [None, {k: v for k, v in SETTINGS.items()
-                                             if k != "studies"}])
-def test_without_studies_missing_networks_are_inferred_from_the_runs(inputs, tmp_path,
-                                                                     settings):
-    out = build_report(tmp_path / "r.html", **dict(inputs, settings=settings))
+def test_without_a_plan_missing_networks_are_inferred_from_the_runs(inputs, tmp_path):
+    out = build_report(tmp_path / "r.html", **dict(inputs, plan=None))
     parsed = Parsed(out.read_text(encoding="utf-8"))
     missing = parsed.text("runs-missing")
     assert "softsign standard seeds MISSING: seed 1" in missing
     assert "normalized sweep" not in missing  # nothing says softsign/normalized was planned
     assert "DIVERGED at update 37" in parsed.text("runs-diverged")
-    if settings:
-        assert "SGD updates per network 100" in parsed.text("summary")
 
 
 def test_provenance_and_benchmarks(report):

@@ -226,7 +226,9 @@ def _add_pipeline_commands(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--table1", type=Path, required=True)
     report.add_argument("--claims", type=Path, required=True)
     report.add_argument("--benchmarks", type=Path, help="folder of Snakemake benchmark TSVs")
-    report.add_argument("--settings-json", help="the workflow config, as JSON")
+    report.add_argument("--plan", type=Path,
+                        help="the workflow's plan (trainability plan): the networks that "
+                             "should exist and their budgets")
 
 
 def config_from_args(args: argparse.Namespace) -> BundleConfig:
@@ -390,9 +392,8 @@ def _export(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from trainability.report import build_report
 
-    settings = json.loads(args.settings_json) if args.settings_json else None
     return _written(build_report(args.out, args.tables, args.figures, args.table1, args.claims,
-                                 args.benchmarks, settings))
+                                 args.benchmarks, args.plan))
 
 
 def _written(path) -> int:

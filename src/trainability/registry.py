@@ -117,6 +117,10 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._factories)
 
+    def unregister(self, name: str) -> None:
+        """Remove `name` (a test's or a plugin's temporary component); KeyError if absent."""
+        del self._factories[name]
+
     def registered(self) -> list[str]:
         """The names in the order they were registered."""
         return list(self._factories)

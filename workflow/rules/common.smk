@@ -8,7 +8,6 @@ from trainability.data.catalog import DATASETS as ALL_DATASETS
 from trainability.figures import FIGURES
 from trainability.pipeline import plan as planning
 from trainability.pipeline import resources as job_resources
-from trainability.pipeline import settings
 from trainability.pipeline.validate import checked_config
 from trainability.plugins import load_plugins
 
@@ -113,12 +112,3 @@ def figure_tables_flag(wildcards, input):
 def figure_caption(wildcards):
     spec = FIGURES[wildcards.figure]
     return f"{spec.caption} Paper: {spec.claim}"
-
-
-def workflow_settings():
-    """The report's settings: the preset, its budgets, the studies and the datasets."""
-    return json.dumps({key: config[key] for key in ("scale", "datasets", "seed", "device")}
-                      | {"studies": planning.selected_studies(config),
-                         "resolved_datasets": DATASETS,
-                         "budget": settings.resolve_budget(config).__dict__,
-                         "budgets": {job.job.budget: job.budget.__dict__ for job in PLAN.jobs}})

@@ -9,8 +9,6 @@ rule report:
         plan=rules.plan.output,
     output:
         report("reports/report.html", caption="../report/report.rst", category="Report"),
-    params:
-        settings=workflow_settings(),
     log:
         "results/logs/report.log",
     message:
@@ -18,4 +16,4 @@ rule report:
     shell:
         "trainability report --out {output} --tables {input.tables} --figures reports/figures"
         " --table1 {input.table1} --claims {input.claims} --benchmarks results/benchmarks"
-        " --settings-json {params.settings:q} > {log} 2>&1"
+        " --plan {input.plan} > {log} 2>&1"

@@ -257,9 +257,16 @@ class Plan:
                 return planned
         raise ValueError(f"no training job named {name!r} in this config")
 
+    def budgets(self) -> dict[str, Budget]:
+        """Every budget by name: the preset's own and those its jobs train with."""
+        return {PRESET: resolve_budget(self.config)} | {j.job.budget: j.budget
+                                                        for j in self.jobs}
+
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "config": self.config,
-                "datasets": list(self.datasets), "jobs": [j.to_dict() for j in self.jobs]}
+                "datasets": list(self.datasets),
+                "budgets": {name: asdict(b) for name, b in self.budgets().items()},
+                "jobs": [j.to_dict() for j in self.jobs]}
 
 
 def plan(config: dict[str, Any]) -> Plan:

@@ -26,7 +26,7 @@ from trainability.analysis.common import paper_rows
 from trainability.analysis.table1 import BOLD_ALPHA
 from trainability.atomic import write_text
 from trainability.report.claims import claim_refs, load_claims
-from trainability.report.expected import runs_context, settings_context
+from trainability.report.expected import load_plan, runs_context, settings_context
 from trainability.report.figures import collect_figures
 from trainability.report.format import VERDICTS
 from trainability.report.provenance import provenance_context
@@ -59,13 +59,17 @@ def _environment() -> jinja2.Environment:
 def build_report(out_html: str | Path, tables_dir: str | Path | None,
                  figures_dir: str | Path | None, table1_csv: str | Path | None,
                  claims_json: str | Path | None, benchmarks_dir: str | Path | None = None,
-                 settings: dict[str, Any] | None = None) -> Path:
+                 plan: str | Path | dict[str, Any] | None = None) -> Path:
     """Write the report to `out_html` (atomically) and return its path.
 
     Every input may be missing; the report then says what is not available rather than
     failing, so that a partial pipeline still gives a readable report. A Table 1 CSV without
-    the expected columns is an error (it means the analysis and the report disagree).
+    the expected columns is an error (it means the analysis and the report disagree). `plan`
+    is the pipeline's plan (results/plan.json, or its contents): the networks that should
+    exist and the budgets they were given.
     """
+    if not isinstance(plan, dict):
+        plan = load_plan(plan)
     out_html = Path(out_html)
     claims = load_claims(claims_json)
     by_id = {c["id"]: c for c in claims}
@@ -87,9 +91,9 @@ def build_report(out_html: str | Path, tables_dir: str | Path | None,
         "extra_figures": extra_figures,
         "table1": table1,
         "depth": depth_table(paper_rows(runs)),
-        "tricks": tricks_context(runs, claims, settings),
-        "runs": runs_context(runs, settings),
-        "settings": settings_context(settings),
+        "tricks": tricks_context(runs, claims, plan),
+        "runs": runs_context(runs, plan),
+        "settings": settings_context(plan),
         "provenance": provenance_context(runs, tables_dir, benchmarks_dir),
     }
     html = _environment().get_template("report.html.j2").render(**context)

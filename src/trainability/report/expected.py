@@ -1,13 +1,12 @@
-"""Which networks the runs should hold, and the settings the report states: derived from the
-workflow's settings by planning the grid again (trainability.pipeline).
-
-Moved here unchanged from report/build.py, so that this module alone can be rewritten to read
-the plan file the pipeline writes (results/plan.json) instead of planning again.
+"""Which networks the runs should hold, and the settings the report states: read from the plan
+the pipeline wrote (results/plan.json, trainability.pipeline.plan), never planned again here.
+Without a plan (a report built from tables alone) the networks are inferred from the runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -29,15 +28,19 @@ CONFIG_KEYS = ("dataset", "depth", "width", "activation", "initializer", "trick"
                "train_size")
 
 
+def load_plan(path: str | Path | None) -> dict[str, Any] | None:
+    """The plan document (trainability.pipeline.plan.Plan.to_dict), or None without one."""
+    if path is None or not Path(path).is_file():
+        return None
+    return json.loads(Path(path).read_text())
+
+
 def _config_of(row: Any) -> tuple:
-    """The CONFIG_KEYS of a runs row (a dict) or a grid point (an object), normalized."""
-    get = row.get if isinstance(row, dict) else (lambda key, default=None:
-                                                 getattr(row, key, default))
-    return (str(get("dataset")), int(get("depth")), int(get("width")),
-            str(get("activation")), str(get("initializer")),
-            str(get("trick", PLAIN_TRICK) or PLAIN_TRICK),
-            str(get("budget", PRESET_BUDGET) or PRESET_BUDGET),
-            train_size_of(get("train_size", None)))
+    """The CONFIG_KEYS of a runs row or a planned network (dicts), normalized."""
+    return (str(row["dataset"]), int(row["depth"]), int(row["width"]),
+            str(row["activation"]), str(row["initializer"]),
+            str(row.get("trick") or PLAIN_TRICK), str(row.get("budget") or PRESET_BUDGET),
+            train_size_of(row.get("train_size")))
 
 
 def _inferred_schedule(runs: pd.DataFrame) -> tuple[list[float], list[int], list[int]]:
@@ -48,79 +51,45 @@ def _inferred_schedule(runs: pd.DataFrame) -> tuple[list[float], list[int], list
             sorted(seeds["init_seed"].unique().tolist()))
 
 
-def _budget_of(grid: dict[str, Any], name: str, preset: Any) -> Any:
-    """The Budget `name` of the report's grid config, or None when it is not defined there."""
-    if name == PRESET_BUDGET:
-        return preset
-    from trainability.pipeline.settings import resolve_budget
-    try:
-        return resolve_budget(grid, name)
-    except (ValueError, TypeError, KeyError):
-        return None
+def planned_networks(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every network of the plan: each job's members, with its stage; a seeds job's members
+    have no learning rate yet (it is selected on the sweep)."""
+    networks = []
+    for job in plan["jobs"]:
+        bundle = job["bundle"]
+        for member in bundle["members"]:
+            networks.append({**{key: bundle.get(key) for key in ("dataset", "depth", "width",
+                                                                 "budget", "train_size")},
+                             "activation": member["activation"],
+                             "initializer": member["initializer"], "trick": member["trick"],
+                             "stage": job["stage"], "lr": member["lr"],
+                             "init_seed": member["seed"]})
+    return networks
 
 
-def expected_networks(settings: dict[str, Any] | None, runs: pd.DataFrame
+def expected_networks(plan: dict[str, Any] | None, runs: pd.DataFrame
                       ) -> tuple[list[dict[str, Any]], str]:
-    """Every network the protocol should have trained, and where that list comes from.
-
-    From the studies of `settings` (see `resolve_settings`): each grid point x every learning
-    rate of its budget's grid with the first seed (sweep), and x the other seeds at the
-    selected rate (seeds). A study whose budget `settings` does not define (its `budgets`) is
-    inferred from its runs. Without studies, inferred from the runs themselves: every
-    configuration present should have every sweep rate and every seed that appears anywhere
-    in its budget.
-    """
-    budget, _, grid = resolve_settings(settings)
-    #: (config, rates, sweep seeds, other seeds)
-    schedule: list[tuple[tuple, list, list, list]] = []
-    inferred_budgets: list[str] = []
-    if grid is not None and budget is not None:
-        from trainability.pipeline.plan import grid_points
-        source = "the workflow's studies and budget"
-        for name, study in grid["studies"].items():
-            budget_name = str(study.get("budget", PRESET_BUDGET))
-            own = _budget_of(grid, budget_name, budget)
-            if own is None:
-                inferred_budgets.append(budget_name)
-                continue
-            try:
-                points = grid_points({**grid, "studies": {name: study}})
-            except (ValueError, KeyError):
-                inferred_budgets.append(budget_name)
-                continue
-            for point in points:
-                schedule.append((_config_of(point), list(own.lr_grid), [own.seeds[0]],
-                                 list(own.seeds[1:])))
-        if inferred_budgets:
-            source += ("; for budget " + ", ".join(sorted(set(inferred_budgets)))
-                       + ", which the settings do not define, the runs themselves")
-    else:
-        if runs.empty:
-            return [], "nothing (no config was given and no run was found)"
-        inferred_budgets = sorted(runs["budget"].astype(str).unique())
-        source = ("the runs themselves (the studies were not given): every configuration "
-                  "present should have every sweep rate and every seed that appears anywhere "
-                  "in its budget")
-    for budget_name in sorted(set(inferred_budgets)):
-        mine = runs[runs["budget"].astype(str) == budget_name] if not runs.empty else runs
-        if mine.empty:
-            continue
+    """Every network the protocol should have trained, and where that list comes from: the
+    plan; without one, the runs themselves (every configuration present should have every
+    sweep rate and every seed that appears anywhere in its budget)."""
+    if plan is not None:
+        return planned_networks(plan), "the plan (results/plan.json)"
+    if runs.empty:
+        return [], "nothing (no plan was given and no run was found)"
+    expected = []
+    for budget_name in sorted(runs["budget"].astype(str).unique()):
+        mine = runs[runs["budget"].astype(str) == budget_name]
         rates, sweep_seeds, other_seeds = _inferred_schedule(mine)
         for config in sorted({_config_of(r) for r in mine.to_dict("records")},
                              key=lambda c: (dataset_rank(c[0]), *map(str, c))):
-            schedule.append((config, rates, sweep_seeds, other_seeds))
-    expected, seen = [], set()
-    for config, rates, sweep_seeds, other_seeds in schedule:
-        if config in seen:  # a grid point that several studies ask for trains once
-            continue
-        seen.add(config)
-        base = dict(zip(CONFIG_KEYS, config, strict=True))
-        for lr in rates:
-            for seed in sweep_seeds:
-                expected.append(dict(base, stage="sweep", lr=float(lr), init_seed=int(seed)))
-        for seed in other_seeds:
-            expected.append(dict(base, stage="seeds", lr=None, init_seed=int(seed)))
-    return expected, source
+            base = dict(zip(CONFIG_KEYS, config, strict=True))
+            expected += [dict(base, stage="sweep", lr=float(lr), init_seed=int(seed))
+                         for lr in rates for seed in sweep_seeds]
+            expected += [dict(base, stage="seeds", lr=None, init_seed=int(seed))
+                         for seed in other_seeds]
+    return expected, ("the runs themselves (no plan was given): every configuration present "
+                      "should have every sweep rate and every seed that appears anywhere in "
+                      "its budget")
 
 
 def missing_networks(expected: list[dict[str, Any]], runs: pd.DataFrame
@@ -161,10 +130,10 @@ def missing_networks(expected: list[dict[str, Any]], runs: pd.DataFrame
     return list(groups.values())
 
 
-def runs_context(runs: pd.DataFrame, settings: dict[str, Any] | None) -> dict[str, Any]:
+def runs_context(runs: pd.DataFrame, plan: dict[str, Any] | None) -> dict[str, Any]:
     runs = sort_runs(runs)
     records = [run_record(r) for r in runs.to_dict("records")]
-    expected, source = expected_networks(settings, runs)
+    expected, source = expected_networks(plan, runs)
     missing = missing_networks(expected, runs)
     return {
         "all": records,
@@ -178,59 +147,14 @@ def runs_context(runs: pd.DataFrame, settings: dict[str, Any] | None) -> dict[st
     }
 
 
-def resolve_settings(settings: dict[str, Any] | None
-                     ) -> tuple[Any, list[str] | None, dict[str, Any] | None]:
-    """(Budget or None, datasets or None, a config for `plan.grid_points` or None).
-
-    `settings` is either what the workflow passes (`workflow_settings()` in
-    workflow/rules/common.smk: scale, datasets, resolved_datasets, budget, and optionally
-    studies and `budgets`, the studies' own budgets by name, each a full budget) or a full
-    config.yaml (presets, studies). The grid needs the studies; it carries the studies' own
-    budgets that the settings define.
-    """
-    from trainability.pipeline.settings import Budget, resolve_budget, resolve_datasets
-
-    settings = dict(settings or {})
-    budget = None
-    if isinstance(settings.get("budget"), dict):
-        fields = Budget.__dataclass_fields__
-        budget = Budget(**{k: v for k, v in settings["budget"].items() if k in fields})
-    elif settings.get("scale") in (settings.get("presets") or {}):
-        budget = resolve_budget(settings)
-    datasets = settings.get("resolved_datasets")
-    if datasets is None and "presets" in settings and "studies" in settings:
-        datasets = resolve_datasets(settings)
-    if datasets is None and isinstance(settings.get("datasets"), list):
-        datasets = list(settings["datasets"])
-    grid = None
-    if budget is not None and datasets is not None and isinstance(settings.get("studies"), dict):
-        grid = {"scale": "report",
-                "presets": {"report": {**asdict(budget), "budgets": _own_budgets(settings)}},
-                "datasets": list(datasets), "studies": settings["studies"]}
-    return budget, datasets, grid
+def preset_budget(plan: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The preset's own budget (trainability.pipeline.settings.Budget, as a dict)."""
+    return (plan or {}).get("budgets", {}).get(PRESET_BUDGET)
 
 
-def _own_budgets(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The studies' own budgets by name, as full budget dicts: from the settings' `budgets`,
-    or resolved from a full config's preset."""
-    from trainability.pipeline.settings import resolve_budget
-
-    if isinstance(settings.get("budgets"), dict):
-        return {str(k): dict(v) for k, v in settings["budgets"].items() if isinstance(v, dict)}
-    preset = (settings.get("presets") or {}).get(settings.get("scale")) or {}
-    budgets = {}
-    for name in preset.get("budgets") or {}:
-        try:
-            budgets[str(name)] = asdict(resolve_budget(settings, name))
-        except (TypeError, ValueError):  # an older resolve_budget without named budgets
-            continue
-    return budgets
-
-
-def settings_context(settings: dict[str, Any] | None) -> dict[str, Any]:
-    """The preset's name and the budget the runs were given."""
-    budget_obj, datasets, _ = resolve_settings(settings)
-    budget = asdict(budget_obj) if budget_obj is not None else {}
+def settings_context(plan: dict[str, Any] | None) -> dict[str, Any]:
+    """The preset's name, the budget the runs were given and the datasets."""
+    budget = preset_budget(plan) or {}
     labels = {
         "updates": "SGD updates per network", "batch_size": "examples per update",
         "eval_every": "updates between error records",
@@ -242,15 +166,14 @@ def settings_context(settings: dict[str, Any] | None) -> dict[str, Any]:
     rows = []
     for key, value in budget.items():
         shown = (", ".join(fmt_any(v) for v in value) if isinstance(value, list | tuple)
-                 else f"{value:,}" if isinstance(value, int) else fmt_any(value))
+                 else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool)
+                 else fmt_any(value))
         rows.append((labels.get(key, key), shown))
-    if datasets is not None:
-        shown = (", ".join(dataset_label(d) for d in datasets)
-                 if isinstance(datasets, list | tuple) else str(datasets))
-        rows.append(("datasets", shown))
+    if plan is not None:
+        rows.append(("datasets", ", ".join(dataset_label(d) for d in plan["datasets"])))
     updates = finite_number(budget.get("updates"))
     return {
-        "scale": (settings or {}).get("scale"),
+        "scale": (plan or {}).get("config", {}).get("scale"),
         "budget": rows,
         "fraction_of_paper": (f"{updates / PAPER_UPDATES * 100:.2g}%" if updates else None),
         "updates": f"{int(updates):,}" if updates else None,

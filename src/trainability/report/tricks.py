@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from trainability.analysis.common import is_diverged, paper_rows
-from trainability.report.expected import resolve_settings
+from trainability.report.expected import preset_budget
 from trainability.report.format import dataset_label, dataset_rank
 from trainability.report.runs import PLAIN_TRICK, PRESET_BUDGET, budget_label, train_size_of
 
@@ -31,7 +31,7 @@ def _values(frame: pd.DataFrame, column: str, fmt: str = "{}") -> str:
 
 
 def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
-                   settings: dict[str, Any] | None) -> dict[str, Any]:
+                   plan: dict[str, Any] | None) -> dict[str, Any]:
     """The networks of the trick studies (a trick other than "none", or a budget of their
     own), summarized per budget (and training-set size), and the practitioner claims (S)."""
     s_claims = sorted((c for c in claims if c["id"].upper().startswith("S")),
@@ -39,10 +39,10 @@ def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
     result: dict[str, Any] = {"studies": [], "claims": s_claims, "n_networks": 0,
                               "widths": "–", "updates": "–", "preset_width": None,
                               "preset_updates": None}
-    budget, _, _ = resolve_settings(settings)
+    budget = preset_budget(plan)
     if budget is not None:
-        result["preset_width"] = f"{budget.width:,}"
-        result["preset_updates"] = f"{budget.updates:,}"
+        result["preset_width"] = f"{budget['width']:,}"
+        result["preset_updates"] = f"{budget['updates']:,}"
     if runs.empty:
         return result
     plain = paper_rows(runs)
