@@ -324,7 +324,10 @@ def _data(args: argparse.Namespace) -> int:
 
         root = datasets.resolve_data_root(args.root)
         try:
-            data = datasets.load_dataset(args.dataset, root, download=not args.no_download)
+            # The files are checked here, not a split: every example of the official training
+            # set stays in it (each run cuts its own validation set).
+            data = datasets.load_dataset(args.dataset, root, download=not args.no_download,
+                                         valid_size=0)
         except datasets.DatasetNotFoundError as error:
             # The workflow's user sets the data root in the config, not on this command.
             raise error.with_hint(
@@ -332,7 +335,7 @@ def _data(args: argparse.Namespace) -> int:
                 "it: --config datasets=[shapeset] (or list the datasets you have)") from None
         payload = {"dataset": args.dataset, "root": str(root),
                    "sizes": {split: len(getattr(data, split).y)
-                             for split in ("train", "valid", "test")}}
+                             for split in ("train", "test")}}
     return _written(write_json(args.out, payload))
 
 

@@ -73,11 +73,15 @@ class FiniteDataset(Dataset):
         folder: where its files live, relative to the data root.
         files: the files it needs in `folder`.
         examples: training + test examples, held in memory as float32 (for memory estimates).
+        valid_examples: how many of the last official training examples form its validation
+            split (the paper's 10,000 unless a dataset says otherwise); a run validates on the
+            first `valid_size` of them.
     """
 
     folder: ClassVar[str]
     files: ClassVar[tuple[str, ...]]
     examples: ClassVar[int]
+    valid_examples: ClassVar[int] = 10_000
 
     def expected_files(self) -> list[str]:
         return [(PurePosixPath(self.folder) / f).as_posix() for f in self.files]

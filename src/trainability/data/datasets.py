@@ -62,7 +62,6 @@ from trainability.data.catalog import (
 
 __all__ = [
     "DATA_ROOT_ENV",
-    "DEFAULT_VALID_SIZE",
     "MNIST_EXTRACTED_MD5",
     "DatasetCorruptError",
     "DatasetError",
@@ -74,9 +73,6 @@ __all__ = [
     "read_mnist",
     "resolve_data_root",
 ]
-
-#: The paper's validation-set size, for both MNIST and CIFAR-10.
-DEFAULT_VALID_SIZE = 10_000
 
 # torchvision's MNIST.resources only knows the md5 of the .gz archives, and torchvision
 # keeps no checksum of the extracted files it reads. These are the md5s of the four files
@@ -411,7 +407,8 @@ def load_dataset(
         verify: check md5s (torchvision's, plus ours for the extracted MNIST files);
             ``False`` skips them, e.g. for small synthetic files.
         valid_size: how many of the LAST official training examples form the
-            validation set; defaults to 10_000 (the paper's).
+            validation set; defaults to the dataset's ``valid_examples`` (10,000 for MNIST
+            and CIFAR-10, as in the paper).
 
     Raises:
         ValueError: unknown name, or ``valid_size`` not in [0, training-set size).
@@ -422,7 +419,7 @@ def load_dataset(
     if not isinstance(data, FiniteDataset):
         raise ValueError(f"{data.label} is generated, not loaded from files")
     if valid_size is None:
-        valid_size = DEFAULT_VALID_SIZE
+        valid_size = data.valid_examples
     if isinstance(valid_size, bool) or not isinstance(valid_size, numbers.Integral):
         raise ValueError(f"valid_size must be an int, got {valid_size!r}")
     valid_size = int(valid_size)
