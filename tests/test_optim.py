@@ -87,16 +87,18 @@ SPECS = {
 }
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused_kernels", "formulas"])
 @pytest.mark.parametrize("decay", [False, True], ids=["no_l2", "l2"])
 @pytest.mark.parametrize("kind", list(SPECS))
-def test_each_optimizer_matches_torch(kind, decay):
+def test_each_optimizer_matches_torch(kind, decay, fused):
     k = 3
     params = make_params(k)
     specs = [SPECS[kind]] * k
     lr = torch.tensor([0.1, 0.03, 0.007], dtype=DT)
     l2 = torch.tensor([0.05, 0.0, 0.3] if decay else [0.0] * k, dtype=DT)
     reference = Reference(params, specs, lr, l2)
-    optimizer = BundleOptimizer(params, specs, lr, l2 if decay else None, no_decay=NO_DECAY)
+    optimizer = BundleOptimizer(params, specs, lr, l2 if decay else None, no_decay=NO_DECAY,
+                                fused=fused)
     gen = torch.Generator().manual_seed(1)
     for _ in range(STEPS):
         grads = make_grads(k, gen)
@@ -164,8 +166,9 @@ def test_lr_is_read_at_every_step():
     torch.testing.assert_close(params[0][1], before[0][1] - 0.1)
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused_kernels", "formulas"])
 @pytest.mark.parametrize("order", ["one_kind", "mixed"])
-def test_update_mask_freezes_members_and_nan_does_not_leak(order):
+def test_update_mask_freezes_members_and_nan_does_not_leak(order, fused):
     if order == "one_kind":
         specs = [OptimizerSpec("adam")] * 4
     else:
@@ -176,7 +179,7 @@ def test_update_mask_freezes_members_and_nan_does_not_leak(order):
     lr = torch.full((k,), 0.05, dtype=DT)
     l2 = torch.full((k,), 0.02, dtype=DT)
     reference = Reference(params, specs, lr, l2)
-    optimizer = BundleOptimizer(params, specs, lr, l2, no_decay=NO_DECAY)
+    optimizer = BundleOptimizer(params, specs, lr, l2, no_decay=NO_DECAY, fused=fused)
     gen = torch.Generator().manual_seed(7)
     masks = torch.rand((8, k), generator=gen) < 0.6
     masks[0, 0] = False  # member 0 is masked on its very first step (Adam step count 0)
@@ -203,6 +206,34 @@ def test_update_mask_freezes_members_and_nan_does_not_leak(order):
                     assert torch.equal(a, b)
         assert all(torch.isfinite(p).all() for p in params)
     assert optimizer.steps.tolist() == masks.sum(0).tolist()
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused_kernels", "formulas"])
+def test_skipped_rows_are_left_alone_and_never_read(fused):
+    """`skip`: a parameter's rows updated elsewhere (the trick path's fused weights) are not
+    touched, whatever their gradient holds; the member's other parameters are updated."""
+    specs = [OptimizerSpec("sgd"), OptimizerSpec("adam"), OptimizerSpec("sgd"),
+             OptimizerSpec("rmsprop")]
+    k = len(specs)
+    params = make_params(k, seed=14)
+    lr = torch.full((k,), 0.05, dtype=DT)
+    reference = Reference(params, specs, lr, torch.zeros(k, dtype=DT))
+    optimizer = BundleOptimizer(params, specs, lr, skip={0: [0, 2]}, fused=fused)
+    gen = torch.Generator().manual_seed(15)
+    before = params[0][[0, 2]].clone()
+    for _ in range(3):
+        grads = make_grads(k, gen)
+        grads[0][[0, 2]] = math.nan
+        optimizer.step(grads, torch.ones(k, dtype=torch.bool))
+        reference.step([g.nan_to_num() for g in grads], [True] * k)
+    assert torch.equal(params[0][[0, 2]], before)
+    for k_, leaves in enumerate(reference.leaves):
+        for i, (p, leaf) in enumerate(zip(params, leaves, strict=True)):
+            if i == 0 and k_ in (0, 2):
+                continue
+            torch.testing.assert_close(p[k_], leaf.detach(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="out of range"):
+        BundleOptimizer(params, specs, lr, skip={4: [0]})
 
 
 def test_state_dict_round_trip():

@@ -23,18 +23,26 @@ checks them step for step against torch.optim and torch.nn.utils):
 
 Weight decay (`l2`) is torch.optim's coupled `weight_decay`: grad += l2 * p before the rule.
 
-Nothing here reads a tensor value on the host (no .item(), no branching on values), so a
-step never stalls a GPU; masking uses torch.where, so NaN or inf in a masked-out member
-cannot leak into anything.
+"sgd", "momentum" and "adam" run torch's fused kernels (what torch.optim's `fused=True` runs),
+one call per member and parameter: one pass reads a member's parameter, gradient and state
+and writes them back, where one torch operation per arithmetic step would make a pass each
+(at the paper's layer the update is memory-bound, so passes are its cost). A member that is
+not updated is skipped by the kernel itself (its `found_inf` flag), so NaN or inf in its
+gradient cannot leak. "adagrad" and "rmsprop" (and every rule on a device without fused
+kernels) run the formulas below on the group's rows and mask with torch.where.
+
+Nothing here reads a tensor value on the host during a step (no .item(), no branching on
+values), so a step never stalls a GPU and can be captured in a CUDA graph.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
 
 from trainability.tricks.base import rows as _rows
 
@@ -50,6 +58,8 @@ _DEFAULTS: dict[str, dict[str, float]] = {
 _HYPER = ("momentum", "alpha", "eps", "beta1", "beta2")
 #: The rules, in the order the trick units register them (trainability.tricks.spec.OPTIMIZERS).
 KINDS = tuple(_DEFAULTS)
+#: Rules run by torch's fused kernels where the device has them (see the module docstring).
+FUSED_KINDS = ("sgd", "momentum", "adam")
 
 # Optimizer state kept per kind, one tensor per parameter; names follow torch.optim's state.
 _BUFFERS: dict[str, tuple[str, ...]] = {
@@ -225,20 +235,28 @@ class BundleOptimizer:
             schedule (`opt.lr.mul_(0.5)`) takes effect; assign a new (K,) tensor likewise.
         l2: (K,) coupled weight decay or None (see __init__).
         no_decay: indices into `params` that get no weight decay (biases, BatchNorm, ...).
+        skip: index into `params` -> members whose rows of it this optimizer leaves alone.
         steps: (K,) int64, the number of steps each member has taken (masked steps excluded).
     """
 
     def __init__(self, params: list[torch.Tensor], specs: Sequence[OptimizerSpec],
                  lr: torch.Tensor, l2: torch.Tensor | None = None,
-                 no_decay: Collection[int] = frozenset()):
+                 no_decay: Collection[int] = frozenset(),
+                 skip: Mapping[int, Collection[int]] | None = None, fused: bool = True):
         """
         Args:
             params: tensors with dim 0 = K members, on one device, of one floating dtype.
             specs: K optimizer specs, member k's at index k.
             lr: (K,) learning rates.
             l2: (K,) weight decay, as torch.optim's `weight_decay`: grad += l2 * p before the
-                optimizer's rule, for every kind. None: no weight decay.
+                optimizer's rule, for every kind. None: no weight decay. Read once, here (the
+                fused kernels take it as a number).
             no_decay: indices into `params` that get no weight decay.
+            skip: index into `params` -> members whose rows of that parameter are updated
+                elsewhere (trainability.tricks.fused: the weights of members trained by
+                rank-B products); their gradient rows may hold anything. None: none.
+            fused: run torch's fused kernels where the device has them (False: the formulas
+                for every rule, as tests compare).
         """
         if not params:
             raise ValueError("BundleOptimizer needs at least one parameter tensor")
@@ -253,20 +271,34 @@ class BundleOptimizer:
         for name, value in (("lr", lr), ("l2", l2)):
             if value is not None and tuple(value.shape) != (k,):
                 raise ValueError(f"{name} has shape {tuple(value.shape)}; expected ({k},)")
-        bad = [i for i in no_decay if not 0 <= i < len(params)]
+        skip = {i: frozenset(members) for i, members in (skip or {}).items()}
+        bad = [i for i in [*no_decay, *skip] if not 0 <= i < len(params)]
         if bad:
-            raise ValueError(f"no_decay indices {bad} out of range for {len(params)} params")
+            raise ValueError(f"parameter indices {bad} out of range for {len(params)} params")
+        device = params[0].device
         self.params = list(params)
         self.specs = tuple(specs)
         self.lr = lr
-        self.l2 = l2
+        self.l2 = None if l2 is None else l2.detach().to(device=device, dtype=params[0].dtype)
         self.no_decay = frozenset(no_decay)
-        self.steps = torch.zeros(k, dtype=torch.long, device=params[0].device)
+        self.skip = skip
+        self.steps = torch.zeros(k, dtype=torch.long, device=device)
+        #: The step counts as torch's fused kernels read them (float32, as torch.optim keeps).
+        self._float_steps = torch.zeros(k, dtype=torch.float32, device=device)
+        self._decay = [0.0] * k if l2 is None else [float(d) for d in l2.tolist()]
         members: dict[str, list[int]] = {}
         for index, spec in enumerate(self.specs):
             members.setdefault(spec.name, []).append(index)
         self._groups = [_Group(kind, members[kind], self.specs, self.params)
                         for kind in KINDS if kind in members]
+        fused = fused and device.type in _get_fused_kernels_supported_devices()
+        #: Per group: True when it runs torch's fused kernels, member by member.
+        self._fused = [fused and g.kind in FUSED_KINDS
+                       and all(p[m].is_contiguous() for p in self.params for m in g.members)
+                       for g in self._groups]
+        # With a skipped member, the generic path masks the member's rows of that parameter.
+        self._skip_masks = {i: torch.tensor([m not in members for m in range(k)], device=device)
+                            for i, members in skip.items()}
 
     def step(self, grads: list[torch.Tensor], update_mask: torch.Tensor) -> None:
         """Apply one update to the members where `update_mask` is True.
@@ -282,24 +314,61 @@ class BundleOptimizer:
         device, dtype = self.params[0].device, self.params[0].dtype
         mask = update_mask.to(device=device, dtype=torch.bool)
         self.steps.add_(mask.to(torch.long))
+        self._float_steps.add_(mask.to(torch.float32))
         lr = self.lr.to(device=device, dtype=dtype)
-        l2 = None if self.l2 is None else self.l2.to(device=device, dtype=dtype)
-        for group in self._groups:
-            mask_g = group.take(mask)
-            lr_g = group.take(lr)
-            l2_g = None if l2 is None else group.take(l2)
-            step_g = group.take(self.steps) if group.kind == "adam" else None
+        grads = [g.to(dtype) for g in grads]
+        for group, fused in zip(self._groups, self._fused, strict=True):
+            if fused:
+                self._fused_step(group, grads, lr, (~mask).to(torch.float32))
+            else:
+                self._generic_step(group, grads, lr, mask)
+
+    def _fused_step(self, group: _Group, grads: list[torch.Tensor], lr: torch.Tensor,
+                    skipped: torch.Tensor) -> None:
+        """Torch's fused kernel of the group's rule, member by member and parameter by
+        parameter (row views: no copies); `skipped` (K,) float32 is 1 where the kernel must
+        leave the member alone (torch's found_inf)."""
+        for row, k in enumerate(group.members):
+            spec = self.specs[k]
             for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
-                p_g = group.take(p)
-                g_g = group.take(g.to(dtype))
-                if l2_g is not None and i not in self.no_decay:
-                    g_g = g_g + _rows(l2_g, p.dim()) * p_g
-                bufs = [group.buffers[name][i] for name in _BUFFERS[group.kind]]
-                new_p, new_bufs = _update(group.kind, p_g, g_g, bufs, group.hyper, lr_g, step_g)
-                keep = _rows(mask_g, p.dim())
-                for buf, new in zip(bufs, new_bufs, strict=True):
-                    buf.copy_(torch.where(keep, new, buf))
-                group.put(p, torch.where(keep, new_p, p_g))
+                if k in self.skip.get(i, ()):
+                    continue
+                decay = 0.0 if i in self.no_decay else self._decay[k]
+                common = {"lr": lr[k], "weight_decay": decay, "maximize": False,
+                          "found_inf": skipped[k]}
+                if group.kind == "adam":
+                    torch._fused_adam_(
+                        [p[k]], [g[k].contiguous()], [group.buffers["exp_avg"][i][row]],
+                        [group.buffers["exp_avg_sq"][i][row]], [], [self._float_steps[k]],
+                        beta1=spec.beta1, beta2=spec.beta2, eps=spec.eps, amsgrad=False,
+                        **common)
+                else:  # "sgd", "momentum": the momentum buffer starts at 0, so that
+                    # m * 0 + grad is torch's first step (buffer = grad)
+                    buffers = group.buffers.get("momentum_buffer")
+                    torch._fused_sgd_(
+                        [p[k]], [g[k].contiguous()], [] if buffers is None else [buffers[i][row]],
+                        momentum=spec.momentum or 0.0, dampening=0.0, nesterov=False,
+                        is_first_step=False, **common)
+
+    def _generic_step(self, group: _Group, grads: list[torch.Tensor], lr: torch.Tensor,
+                      mask: torch.Tensor) -> None:
+        """The group's rule as torch operations on its rows, masked with torch.where."""
+        mask_g = group.take(mask)
+        lr_g = group.take(lr)
+        l2_g = None if self.l2 is None else group.take(self.l2)
+        step_g = group.take(self.steps) if group.kind == "adam" else None
+        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+            p_g = group.take(p)
+            g_g = group.take(g)
+            if l2_g is not None and i not in self.no_decay:
+                g_g = g_g + _rows(l2_g, p.dim()) * p_g
+            bufs = [group.buffers[name][i] for name in _BUFFERS[group.kind]]
+            new_p, new_bufs = _update(group.kind, p_g, g_g, bufs, group.hyper, lr_g, step_g)
+            keep_g = mask_g if i not in self.skip else mask_g & group.take(self._skip_masks[i])
+            keep = _rows(keep_g, p.dim())
+            for buf, new in zip(bufs, new_bufs, strict=True):
+                buf.copy_(torch.where(keep, new, buf))
+            group.put(p, torch.where(keep, new_p, p_g))
 
     def member_state(self, member: int) -> dict[str, torch.Tensor | list[torch.Tensor]]:
         """Member `member`'s state: {"step": () int64, buffer name: [one tensor per param]}.
@@ -344,6 +413,7 @@ class BundleOptimizer:
                         s.shape != b.shape for s, b in zip(saved[name], bufs, strict=True)):
                     raise ValueError(f"optimizer state {group.kind}/{name} has other shapes")
         self.steps.copy_(state["steps"])
+        self._float_steps.copy_(self.steps)
         for group in self._groups:
             for name, bufs in group.buffers.items():
                 for buf, saved in zip(bufs, state["buffers"][group.kind][name], strict=True):
