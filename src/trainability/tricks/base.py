@@ -88,6 +88,12 @@ class Trick:
             values are meaningful).
         optimizer_kind: the optimizer rule the trick selects, or None.
         results: per-member result fields the trick adds to run.json (None where unused).
+        fused_update: the trick leaves the member's weight update a plain SGD step on the
+            loss's gradient (possibly scaled per member by a `clip_fused` hook), so the
+            weights can be updated in place by rank-B products without ever storing their
+            gradient (trainability.tricks.fused). False (the default, safe for a new trick)
+            when the update needs the stored gradient: an optimizer rule other than SGD, a
+            penalty, clipping by value, a transformed weight.
     """
 
     name: ClassVar[str]
@@ -98,6 +104,7 @@ class Trick:
     plain_jacobian: ClassVar[bool] = True
     optimizer_kind: ClassVar[str | None] = None
     results: ClassVar[tuple[str, ...]] = ()
+    fused_update: ClassVar[bool] = False
 
     def check(self, tricks: TrickSet, depth: int | None = None,
               activation: Activation | None = None) -> None:
@@ -193,12 +200,13 @@ class TrickHooks:
         return next(m for m in self.members if m is not None).name
 
     def per_member(self, value: Callable[[Trick], float], absent: float = 0.0) -> torch.Tensor:
-        """(K,) float32: value(trick) for members with the trick, `absent` for the others."""
+        """(K,) in the default dtype (the flat buffers'): value(trick) for members with the
+        trick, `absent` for the others."""
         values = [absent if m is None else float(value(m)) for m in self.members]
-        return torch.tensor(values, dtype=torch.float32, device=self.net.weights[0].device)
+        return torch.tensor(values, device=self.net.weights[0].device)
 
     def column(self, value: Callable[[Trick], float], absent: float = 0.0) -> torch.Tensor:
-        """(K, 1, 1) float32 `per_member`, to broadcast over (K, B, n) activations."""
+        """(K, 1, 1) `per_member`, to broadcast over (K, B, n) activations."""
         return self.per_member(value, absent).view(-1, 1, 1)
 
     def runs(self) -> list[slice]:
@@ -225,7 +233,16 @@ class TrickHooks:
         [(K, P_weights), (K, P_others)] buffers (params detached)."""
 
     def clip(self, grads: list[torch.Tensor]) -> None:
-        """Clip the flat gradients [(K, P_weights), (K, P_others)] in place, after penalties."""
+        """Clip the flat gradients [(K, P_weights), (K, P_others)] in place, after penalties.
+        Only the rows of members with stored gradients (`TrickMLP.stored_runs`) are meaningful
+        in the weights' buffer; the others are updated without it (see `clip_fused`)."""
+
+    def clip_fused(self, sq_norms: torch.Tensor) -> torch.Tensor | None:
+        """Clipping for members whose weights are updated without a stored gradient
+        (`TrickMLP.fused`): (K,) factors by which each of those members' whole gradient is
+        scaled, given sq_norms (K,), the squared 2-norm of each member's whole gradient (its
+        weights' part from Gram matrices: trainability.tricks.fused). 1 for other members."""
+        return None
 
     def after_step(self, updated: torch.Tensor) -> None:
         """After the optimizer: updated (K,) bool, members whose update was applied."""

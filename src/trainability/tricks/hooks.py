@@ -43,6 +43,7 @@ class BundleTricks:
         self._post = having("post_activation")
         self._penalize = having("penalize")
         self._clip = having("clip")
+        self._clip_fused = having("clip_fused")
         self._after_step = having("after_step")
         self._updating = having("updating")
         self._stateful = having("state")
@@ -114,6 +115,18 @@ class BundleTricks:
     def clip(self, grads: list[torch.Tensor]) -> None:
         for h in self._clip:
             h.clip(grads)
+
+    @property
+    def clips_fused(self) -> bool:
+        """True when some trick scales the fused members' gradients (it needs their norms)."""
+        return bool(self._clip_fused)
+
+    def clip_fused(self, sq_norms: torch.Tensor) -> torch.Tensor:
+        """(K,) factors scaling each fused member's gradient, every trick's applied."""
+        factor = torch.ones_like(sq_norms)
+        for h in self._clip_fused:
+            factor = factor * h.clip_fused(sq_norms)
+        return factor
 
     def after_step(self, updated: torch.Tensor) -> None:
         for h in self._after_step:

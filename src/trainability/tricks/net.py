@@ -2,9 +2,11 @@
 PReLU, RReLU).
 
 Same stacking as `BundledMLP` (weights (K, n_in, n_out), one baddbmm per layer for all K
-members) but trained by autograd: every parameter is a leaf that requires grad, and members
-may differ in any trick that keeps shapes equal. The network knows no trick by name: each
-trick's hooks (trainability.tricks.base.TrickHooks, gathered by
+members); every parameter is a leaf that requires grad, and members may differ in any trick
+that keeps shapes equal. Training (trainability.tricks.step) back-propagates only to each
+layer's linear output, as the plain path does (`forward(linear_grad=True)`), and forms the
+weights' updates from those gradients itself (trainability.tricks.fused). The network knows
+no trick by name: each trick's hooks (trainability.tricks.base.TrickHooks, gathered by
 trainability.tricks.hooks.BundleTricks) transform the weights, the activation's input and the
 layer's output at fixed points, for their own members through (K, 1, 1) masks, so one pass
 serves every member.
@@ -28,7 +30,8 @@ from __future__ import annotations
 
 import torch
 
-from trainability.nets.mlp import BundledMLP, ForwardPass
+from trainability.nets.mlp import BundledMLP, ForwardPass, bundled_linear
+from trainability.tricks.base import member_runs
 from trainability.tricks.hooks import BundleTricks
 from trainability.tricks.spec import TrickSet, check_bundle
 
@@ -44,6 +47,13 @@ class TrickMLP(BundledMLP):
         flat_weights, flat_others: (K, P) buffers holding every parameter (see `_flatten`).
         slopes: per hidden layer, (K, 1, 1) learnable PReLU slopes (unused for others).
         generator: the seeded RNG of training noise (dropout, RReLU slopes).
+        transforms_weights: some trick transforms the weights (a `weight` hook): the
+            gradient of the weights as used goes back through the transform.
+        transformed: the weights as the last `linear_grad` forward pass used them, with
+            their autograd graph (only when `transforms_weights`).
+        fused: per member, True when its weights are updated in place by rank-B products
+            without storing their gradient (every trick of it allows it, Trick.fused_update);
+            the others' gradients are stored.
     """
 
     def __init__(self, weights, biases, activations, tricks: list[TrickSet] | None = None,
@@ -71,6 +81,9 @@ class TrickMLP(BundledMLP):
         self.slopes = ([column.clone().requires_grad_(True) for _ in range(self.depth)]
                        if self.uses_prelu else [])
         self.tricks = BundleTricks.build(self, tricks)
+        self.transforms_weights = self.tricks.transforms_weights
+        self.transformed: list[torch.Tensor] = []
+        self.fused = [t.fused_update for t in tricks]
         self._flatten()
         self.tricks.attach()
 
@@ -119,6 +132,31 @@ class TrickMLP(BundledMLP):
 
         return pack(list(grads[:n]), self.flat_weights), pack(list(grads[n:]), self.flat_others)
 
+    @property
+    def fused_runs(self) -> list[slice]:
+        """Contiguous runs of members on the fused update."""
+        return member_runs(self.fused)
+
+    @property
+    def stored_runs(self) -> list[slice]:
+        """Contiguous runs of members whose weights' gradients are stored."""
+        return member_runs([not fused for fused in self.fused])
+
+    def graph_parameters(self) -> list[torch.Tensor]:
+        """The parameters that a `linear_grad` forward pass differentiates: the tricks' and
+        the PReLU slopes (weights and biases get theirs from the linear outputs')."""
+        return [*self.tricks.parameters(), *self.slopes]
+
+    def others_gradient(self, linear_grads: list[torch.Tensor],
+                        graph_grads: list[torch.Tensor]) -> torch.Tensor:
+        """(K, P_others), packed like `flat_others`, from dCost/da of each layer's linear
+        output, linear_grads[l] (K, B, n_out) (a bias's gradient is its sum over the batch),
+        and the gradients of `graph_parameters()`."""
+        k = self.n_members
+        parts = [g.sum(dim=1).reshape(k, -1) for g in linear_grads]
+        parts += [g.reshape(k, -1) for g in graph_grads]
+        return torch.cat(parts, dim=1)
+
     def parameters(self) -> list[torch.Tensor]:
         """Every trainable tensor, in the flat buffers' order: the weights W^0..W^depth, then
         the biases, the tricks' parameters and the PReLU slopes."""
@@ -143,12 +181,19 @@ class TrickMLP(BundledMLP):
 
     # ---- forward ------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, track_input_grad: bool = False,
-                mode: str = "eval") -> ForwardPass:
+                mode: str = "eval", linear_grad: bool = False) -> ForwardPass:
         """Run x (B, n_inputs) through every member (see the module docstring for `mode`).
 
         `track_input_grad` is accepted for the monitor's sake; parameters require grad, so
-        the graph exists whenever autograd is enabled.
+        the graph exists whenever autograd is enabled. With `linear_grad` the weights and
+        biases enter as constants, through the plain path's linear (trainability.nets.mlp.
+        bundled_linear: differentiable in its input only, back-propagated in the machine's
+        formulation), and the first linear output is a leaf that requires grad: autograd
+        then gives dCost/da for every layer's linear output a (`linear_outputs`, `logits`)
+        and never forms a weight gradient. Transformed weights are kept in `transformed`.
         """
+        if linear_grad:
+            self.transformed = []
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         tricks = self.tricks
@@ -156,7 +201,7 @@ class TrickMLP(BundledMLP):
         inputs, linear, pre, post = [], [], [], []
         for layer in range(self.depth):
             inputs.append(h)
-            a = torch.baddbmm(self.biases[layer], h, self._weight(layer))  # (K, B, n * pieces)
+            a = self._linear(layer, h, linear_grad)  # (K, B, n * pieces)
             linear.append(a)
             s = tricks.pre_activation(layer, a, mode)
             if mode == "monitor" and not s.requires_grad:
@@ -165,8 +210,19 @@ class TrickMLP(BundledMLP):
             u = self._activate(layer, s, mode)  # (K, B, n)
             h = tricks.post_activation(layer, u, h, mode)
             post.append(h)
-        logits = torch.baddbmm(self.biases[-1], h, self._weight(self.depth))  # (K, B, classes)
+        logits = self._linear(self.depth, h, linear_grad)  # (K, B, classes)
         return ForwardPass(pre, post, logits, linear_outputs=linear, layer_inputs=inputs)
+
+    def _linear(self, layer: int, h: torch.Tensor, linear_grad: bool) -> torch.Tensor:
+        """h W^layer + b^layer: (K, B, n_in) -> (K, B, n_out) (see `forward`)."""
+        if not linear_grad:
+            return torch.baddbmm(self.biases[layer], h, self._weight(layer))
+        w = self.weights[layer]
+        if self.transforms_weights:
+            w = self._weight(layer)
+            self.transformed.append(w)
+        a = bundled_linear(h, w.detach(), self.biases[layer].detach(), self.formulation)
+        return a if a.requires_grad else a.requires_grad_(True)  # the first layer's
 
     def _weight(self, layer: int) -> torch.Tensor:
         """W^layer as the forward pass uses it: (K, n_in, n_out)."""

@@ -74,6 +74,12 @@ class TrickSet:
         return self.optimizer_choice.kind
 
     @property
+    def fused_update(self) -> bool:
+        """True when every unit lets the weights be updated without storing their gradient
+        (Trick.fused_update): plain SGD, updated in place by rank-B products."""
+        return all(u.fused_update for u in self.units)
+
+    @property
     def plain_jacobian(self) -> bool:
         """True when every unit keeps the layer Jacobian diag(f'(s)) W^T."""
         return all(u.plain_jacobian for u in self.units)

@@ -34,6 +34,9 @@ class BatchNorm(Trick):
     color = "#0173b2"
     changes_function = True
     plain_jacobian = False
+    # The weights still get h^T dCost/da (batch norm acts after the linear output a); only
+    # the gains and shifts, small, take their gradients from autograd.
+    fused_update = True
     where: str = "before"
 
     def __post_init__(self) -> None:

@@ -6,6 +6,11 @@ bundle); clip_value clamps every gradient entry to [-c, c] (clip_grad_value_). C
 on the whole gradient (loss plus L1 penalty), before the optimizer adds weight decay. A member
 uses one of the two.
 
+clip_norm keeps the update an SGD step (scaled), so a member with plain SGD never stores its
+weights' gradient (`fused_update`): its norm comes from the B x B Gram matrices of each
+layer's input and output gradient (trainability.tricks.fused.rank_b_sq_norms) and the factor
+scales its rank-B updates (`clip_fused`). clip_value needs every entry: the gradient is stored.
+
 Nothing here reads a tensor value on the host, so clipping never stalls a GPU.
 """
 
@@ -14,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trainability.lazy import lazy_import
-from trainability.tricks.base import Trick, TrickHooks, positive, register, rows
+from trainability.tricks.base import Trick, TrickHooks, member_runs, positive, register, rows
 
 torch = lazy_import("torch")
 
@@ -38,14 +43,15 @@ class ClipNorm(Clipping):
     name = "clip_norm"
     label = "Clip norm"
     color = "#d55e00"
+    fused_update = True
     max_norm: float
 
     def __post_init__(self) -> None:
         self._set(max_norm=positive("clip_norm", self.max_norm))
 
     @classmethod
-    def hooks(cls, net, members) -> ClipHooks:
-        return ClipHooks(net, members, lambda c: c.max_norm, clip_grad_norm_)
+    def hooks(cls, net, members) -> ClipNormHooks:
+        return ClipNormHooks(net, members, lambda c: c.max_norm, clip_grad_norm_)
 
 
 @register
@@ -67,18 +73,40 @@ class ClipValue(Clipping):
 
 
 class ClipHooks(TrickHooks):
-    """Applies `rule(grads, thresholds)` to each contiguous run of clipping members, through
-    views of their rows (members without clipping are not touched)."""
+    """Applies `rule(grads, thresholds)` to each contiguous run of clipping members with
+    stored gradients, through views of their rows (other members are not touched).
+
+    Attributes (besides TrickHooks'):
+        threshold: (K,), inf for members without the trick.
+        member_runs: runs of clipping members with stored gradients (set by `attach`, once
+            the network knows which members take the fused update).
+    """
 
     def __init__(self, net, members, threshold, rule):
         super().__init__(net, members)
         self.threshold = self.per_member(threshold, absent=float("inf"))  # (K,)
         self.rule = rule
-        self.member_runs = self.runs()
+        self.member_runs: list[slice] = []
+
+    def attach(self):
+        self.member_runs = member_runs([m is not None and not fused for m, fused
+                                        in zip(self.members, self.net.fused, strict=True)])
 
     def clip(self, grads):
         for run in self.member_runs:
             self.rule([g[run] for g in grads], self.threshold[run])
+
+
+class ClipNormHooks(ClipHooks):
+    """clip_norm: members with stored gradients as ClipHooks; fused members by `clip_fused`."""
+
+    def attach(self):
+        super().attach()
+        fused = torch.tensor(self.net.fused, device=self.threshold.device)
+        self.fused_threshold = torch.where(fused, self.threshold, float("inf"))  # (K,)
+
+    def clip_fused(self, sq_norms):
+        return clip_coefficients(sq_norms.clamp(min=0).sqrt(), self.fused_threshold)
 
 
 def member_norms(grads: list[torch.Tensor]) -> torch.Tensor:
@@ -88,6 +116,14 @@ def member_norms(grads: list[torch.Tensor]) -> torch.Tensor:
     per_tensor = torch.stack(
         [torch.linalg.vector_norm(g.reshape(g.shape[0], -1), dim=1) for g in grads], dim=1)
     return torch.linalg.vector_norm(per_tensor, dim=1)  # (K,)
+
+
+def clip_coefficients(norms: torch.Tensor, max_norm: torch.Tensor) -> torch.Tensor:
+    """(K,) torch.nn.utils.clip_grad_norm_'s factor min(1, max_norm / (norm + 1e-6)) per
+    member; 1 where max_norm is inf."""
+    max_norm = max_norm.to(device=norms.device, dtype=norms.dtype)
+    scale = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
+    return torch.where(torch.isinf(max_norm), torch.ones_like(scale), scale)
 
 
 def clip_grad_norm_(grads: list[torch.Tensor], max_norm: torch.Tensor) -> torch.Tensor:
@@ -104,9 +140,7 @@ def clip_grad_norm_(grads: list[torch.Tensor], max_norm: torch.Tensor) -> torch.
         (K,) total norms before clipping.
     """
     norms = member_norms(grads)
-    max_norm = max_norm.to(device=norms.device, dtype=norms.dtype)
-    scale = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
-    scale = torch.where(torch.isinf(max_norm), torch.ones_like(scale), scale)
+    scale = clip_coefficients(norms, max_norm)
     for g in grads:
         g.mul_(rows(scale, g.dim()).to(g.dtype))
     return norms

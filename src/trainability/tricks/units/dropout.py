@@ -32,6 +32,7 @@ class Dropout(Trick):
     family = "regularization"
     label = "Dropout"
     color = "#4878d0"
+    fused_update = True  # noise in the forward pass only
     p: float = 0.5
 
     def __post_init__(self) -> None:
@@ -61,7 +62,7 @@ class DropoutHooks(TrickHooks):
                       for m, a in zip(members, net.member_activations, strict=True)]
         device = self.p.device
         self.scale, self.shift, self.dropped = (
-            torch.tensor(values, dtype=torch.float32, device=device).view(-1, 1, 1)
+            torch.tensor(values, dtype=self.p.dtype, device=device).view(-1, 1, 1)
             for values in zip(*per_member, strict=True))
 
     def post_activation(self, layer, u, h, mode):

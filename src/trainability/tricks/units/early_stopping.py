@@ -31,6 +31,7 @@ class EarlyStopping(Trick):
     label = "Early stopping"
     color = "#d65f5f"
     results = ("best_update",)
+    fused_update = True  # it only holds members back and snapshots their weights
     patience: int | None = None
 
     def __post_init__(self) -> None:

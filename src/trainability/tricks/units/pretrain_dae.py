@@ -44,6 +44,7 @@ class PretrainDAE(Trick):
     family = "pretraining"
     label = "DAE pretraining"
     color = "#956cb4"
+    fused_update = True  # a phase before training; training itself is plain SGD
     updates: int = 1000
     noise: float = 0.25
     lr: float = 0.01

@@ -20,6 +20,7 @@ class Residual(Trick):
     color = "#de8f05"
     changes_function = True
     plain_jacobian = False
+    fused_update = True  # the skip changes the forward pass, not the weights' gradient form
 
     def check(self, tricks, depth=None, activation=None) -> None:
         if depth is not None and depth < 2:

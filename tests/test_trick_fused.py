@@ -1,0 +1,199 @@
+"""The trick path's fused update gives what autograd, torch.optim and torch.nn.utils give.
+
+The reference differentiates every parameter of a twin network with autograd (its weights
+and biases as leaves), applies each member's penalty and clipping with torch.nn.utils, and
+steps each member with its own torch.optim optimizer on views of the twin's flat buffers:
+the stored-gradient path as torch would run it. The step under test back-propagates only to
+the linear outputs and updates fused members' weights by rank-B products
+(trainability.tricks.fused). Float64, several steps, so the comparisons are tight.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trainability.nets.mlp import nll_per_member
+from trainability.tricks.fused import rank_b_sq_norms
+from trainability.tricks.net import TrickMLP
+from trainability.tricks.spec import parse_trick
+from trainability.tricks.step import TrickStepper
+
+STEPS = 6
+LR = 0.1
+
+
+@pytest.fixture
+def float64():
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
+
+
+def make_net(tricks, activations=None, depth=3, width=12, seeds=None):
+    k = len(tricks)
+    return TrickMLP.initialize(6, 3, depth, width, activations or ["tanh"] * k,
+                               ["normalized"] * k, seeds or list(range(k)),
+                               tricks=[parse_trick(t) for t in tricks], noise_seed=1)
+
+
+def batches(n=STEPS, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.randn(10, 6, generator=g), torch.randint(0, 3, (10,), generator=g))
+            for _ in range(n)]
+
+
+class Reference:
+    """Member by member, torch's own tools on the twin network's flat buffers."""
+
+    def __init__(self, net: TrickMLP, lr: float):
+        self.net = net
+        # Row views of the flat buffers: leaves that torch.optim updates in place.
+        self.views = [(net.flat_weights[k], net.flat_others[k]) for k in range(net.n_members)]
+        self.optimizers = [self._optimizer(t, w, o, lr)
+                           for t, (w, o) in zip(net.member_tricks, self.views, strict=True)]
+
+    @staticmethod
+    def _optimizer(tricks, w, o, lr):
+        choice = tricks.optimizer_choice
+        hyper = dict(choice.hyper)
+        groups = [{"params": [w], "weight_decay": choice.weight_decay},
+                  {"params": [o], "weight_decay": 0.0}]
+        if choice.kind == "adam":
+            return torch.optim.Adam(groups, lr=lr)
+        if choice.kind == "momentum":
+            return torch.optim.SGD(groups, lr=lr, momentum=hyper["momentum"])
+        if choice.kind == "rmsprop":
+            return torch.optim.RMSprop(groups, lr=lr)
+        if choice.kind == "adagrad":
+            return torch.optim.Adagrad(groups, lr=lr)
+        return torch.optim.SGD(groups, lr=lr)
+
+    def step(self, x, y, active):
+        net = self.net
+        losses = nll_per_member(net.forward(x, mode="train").logits, y)
+        grads = net.flat_gradients(torch.autograd.grad(losses.sum(), net.parameters()))
+        updated = active & torch.isfinite(losses.detach())
+        for k, (tricks, (w, o)) in enumerate(zip(net.member_tricks, self.views, strict=True)):
+            if not updated[k]:
+                continue
+            w.grad, o.grad = grads[0][k].clone(), grads[1][k].clone()
+            if "l1" in tricks:
+                w.grad += tricks.get("l1").weight * torch.sign(w)
+            if "clip_norm" in tricks:
+                torch.nn.utils.clip_grad_norm_([w, o], tricks.get("clip_norm").max_norm)
+            if "clip_value" in tricks:
+                torch.nn.utils.clip_grad_value_([w, o], tricks.get("clip_value").clip)
+            self.optimizers[k].step()
+        net.tricks.after_step(updated)
+
+
+def assert_same_training(tricks, activations=None, active=None, rtol=1e-10, atol=1e-12):
+    net, twin = make_net(tricks, activations), make_net(tricks, activations)
+    k = len(tricks)
+    stepper = TrickStepper(net, torch.full((k,), LR))
+    reference = Reference(twin, LR)
+    active = torch.ones(k, dtype=torch.bool) if active is None else active
+    for x, y in batches():
+        stepper.step(x, y, active)
+        reference.step(x, y, active)
+        for ours, theirs in ((net.flat_weights, twin.flat_weights),
+                             (net.flat_others, twin.flat_others)):
+            torch.testing.assert_close(ours, theirs, rtol=rtol, atol=atol)
+        for ours, theirs in zip(net.buffers(), twin.buffers(), strict=True):
+            torch.testing.assert_close(ours, theirs, rtol=rtol, atol=atol)
+    return net
+
+
+# ---- which members take the fused update --------------------------------------------------------
+def test_tricks_that_keep_the_update_plain_sgd_take_the_fused_update():
+    tricks = ["none", "batchnorm", "residual", "dropout:0.2", "clip_norm:1", "early_stopping",
+              "adam", "clip_norm:1+adam", "clip_value:0.1", "l2:0.01", "l1:0.01", "momentum",
+              "rmsprop", "adagrad"]
+    net = make_net(tricks)
+    assert net.fused == [True] * 6 + [False] * 8
+    assert net.fused_runs == [slice(0, 6)] and net.stored_runs == [slice(6, 14)]
+    stepper = TrickStepper(net, torch.full((len(tricks),), LR))
+    assert stepper.optimizer.skip == {0: frozenset(range(6))}
+    # A bundle of fused members stores no weight gradient at all.
+    alone = TrickStepper(make_net(["none", "clip_norm:1"]), torch.full((2,), LR))
+    assert alone.weights.buffer.stride() == (0, 0) and not alone.weights.grads
+
+
+# ---- each fused trick against torch ------------------------------------------------------------
+@pytest.mark.parametrize("trick", ["none", "residual", "dropout:0.3", "clip_norm:0.05",
+                                   "clip_norm:100", "batchnorm", "batchnorm:after"])
+def test_each_fused_trick_matches_autograd_and_torch_optim(float64, trick):
+    net = assert_same_training([trick] * 3)
+    assert all(net.fused)
+
+
+def test_clip_norm_is_active_and_its_norm_is_torchs():
+    """The fused member's step is exactly max_norm / (n + 1e-6) long, n torch's total norm of
+    all of its gradients (biases included), computed here from the weights' Gram matrices."""
+    net = make_net(["clip_norm:0.01", "none"])
+    x, y = batches(1)[0]
+    before = [p.detach().clone() for p in net.parameters()]
+    grads = torch.autograd.grad(nll_per_member(net.forward(x, mode="train").logits, y).sum(),
+                                net.parameters())
+    norm = torch.sqrt(sum((g[0] ** 2).sum() for g in grads))
+    assert norm > 0.01
+    TrickStepper(net, torch.tensor([1.0, 1.0])).step(x, y, torch.ones(2, dtype=torch.bool))
+    step = torch.sqrt(sum(((b[0] - p.detach()[0]) ** 2).sum()
+                          for b, p in zip(before, net.parameters(), strict=True)))
+    torch.testing.assert_close(step, 0.01 * norm / (norm + 1e-6), rtol=1e-4, atol=1e-7)
+
+
+def test_the_norm_of_a_rank_b_product_comes_from_its_gram_matrices(float64):
+    g = torch.Generator().manual_seed(3)
+    inputs = [torch.randn(4, 10, n, generator=g) for n in (7, 5)]
+    grads = [torch.randn(4, 10, n, generator=g) for n in (5, 3)]
+    direct = sum((torch.bmm(z.transpose(1, 2), d) ** 2).sum(dim=(1, 2))
+                 for z, d in zip(inputs, grads, strict=True))
+    torch.testing.assert_close(rank_b_sq_norms(inputs, grads), direct, rtol=1e-12, atol=0.0)
+
+
+# ---- mixed bundles -----------------------------------------------------------------------------
+MIXED = ["none", "none", "batchnorm", "residual", "clip_norm:0.05", "dropout:0.2", "adam",
+         "clip_norm:0.05+adam", "clip_value:0.01", "l2:0.01+momentum", "l1:0.001", "rmsprop",
+         "batchnorm:after+adagrad"]
+
+
+def test_a_mixed_bundle_matches_autograd_and_torch_optim(float64):
+    net = assert_same_training(MIXED, activations=["tanh", "prelu", *["tanh"] * 9, "relu",
+                                                   "tanh"])
+    assert any(net.fused) and not all(net.fused)
+
+
+def test_members_not_updated_keep_everything(float64):
+    active = torch.tensor([i % 3 != 1 for i in range(len(MIXED))])
+    net = make_net(MIXED)
+    stepper = TrickStepper(net, torch.full((len(MIXED),), LR))
+    start = [net.flat_weights.clone(), net.flat_others.clone(), *[b.clone() for b in
+                                                                   net.buffers()]]
+    for x, y in batches():
+        stepper.step(x, y, active)
+    for before, after in zip(start, [net.flat_weights, net.flat_others, *net.buffers()],
+                             strict=True):
+        assert torch.equal(before[~active], after[~active])
+        assert not torch.equal(before[active], after[active]) or before.shape[1] == 0
+    assert stepper.optimizer.steps.tolist() == [STEPS * bool(a) for a in active]
+    assert_same_training(MIXED, active=active)
+
+
+def test_a_member_trained_in_a_bundle_equals_the_member_trained_alone():
+    """float32, as trained: the bundle's runs and the solo nets' agree to float rounding."""
+    tricks = ["none", "batchnorm", "clip_norm:0.05", "adam", "clip_value:0.01", "residual"]
+    bundle = make_net(tricks)
+    stepper = TrickStepper(bundle, torch.full((len(tricks),), LR))
+    solos = [make_net([t], seeds=[k]) for k, t in enumerate(tricks)]
+    solo_steppers = [TrickStepper(net, torch.full((1,), LR)) for net in solos]
+    for x, y in batches():
+        stepper.step(x, y, torch.ones(len(tricks), dtype=torch.bool))
+        for solo in solo_steppers:
+            solo.step(x, y, torch.ones(1, dtype=torch.bool))
+    for k, solo in enumerate(solos):
+        for ours, theirs in zip([*bundle.weights, *bundle.biases], [*solo.weights, *solo.biases],
+                                strict=True):
+            torch.testing.assert_close(ours[k], theirs[0], rtol=1e-5, atol=1e-6)
