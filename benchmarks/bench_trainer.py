@@ -2,9 +2,9 @@
 
 Run from the repository root (``--quick`` for a short smoke check, default: full run):
 
-    .venv/bin/python benchmarks/bench_trainer.py [--quick] [--sections 1,2,3,4,5]
+    .venv/bin/python benchmarks/bench_trainer.py [--quick] [--sections 1,2,3,4,5,6]
 
-Five measurements, on one device (the CPU), all taken in one run. Within a measurement the
+Six measurements, on one device (the CPU), all taken in one run. Within a measurement the
 compared variants are timed in alternating blocks (round r runs every variant once, in
 forward order on even rounds and reverse order on odd ones), so a slow phase of a noisy
 machine hits every variant alike; figures are medians over rounds, after a warm-up. Other
@@ -42,6 +42,15 @@ quiet), and each measurement first waits a while for the machine to quieten.
    defaults alone (target <= 1.05), and, for information, defaults beside the loops /
    defaults alone, and each beside a second training job of its own settings (two jobs
    sharing the cores, as in a busy test suite or on a shared node).
+6. Trick path vs plain path (depth 5, width 1000, batch 10, tanh): one update of train_bundle's
+   loop for a bundle whose K = 4 members all use one trick (TrickStepper.step), and for a
+   mixed bundle of K = 5 (none, batchnorm, residual, clip_norm:1, adam, as the trick studies
+   mix them), side by side with plain bundles of the same K (sgd_step), every net
+   back-propagating in the machine's formulation as train_bundle does. Figure: the trick
+   bundle's time per member-update / the plain bundle's. Targets: <= 1.5 for tricks whose
+   members take the fused update (none, residual, dropout, clip_norm: the plain path's four
+   passes over the weights), <= 2.5 for those that store weight gradients or add work per
+   unit (clip_value, batchnorm, adam, the mixed bundle).
 """
 
 from __future__ import annotations
@@ -68,12 +77,16 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
+from trainability.nets.formulations import choose as choose_formulation  # noqa: E402
 from trainability.nets.mlp import BundledMLP  # noqa: E402
 from trainability.train.config import BundleConfig  # noqa: E402
 from trainability.train.data import ShuffledSource  # noqa: E402
 from trainability.train.monitor import Monitor  # noqa: E402
 from trainability.train.sgd import sgd_step  # noqa: E402
 from trainability.train.trainer import error_rates  # noqa: E402
+from trainability.tricks.net import TrickMLP  # noqa: E402
+from trainability.tricks.spec import parse_trick  # noqa: E402
+from trainability.tricks.step import TrickStepper  # noqa: E402
 
 N_INPUTS, N_CLASSES = 784, 10
 DEPTH, WIDTH = 5, 1000
@@ -122,6 +135,29 @@ class TrainerUpdate:
         x, y = self.batches.next_batch()
         active = self.diverged_at < 0
         losses, updated = sgd_step(self.net, x, y, self.lr, active)
+        self.diverged_at = torch.where(active & ~updated, self.update, self.diverged_at)
+        self.loss_sum += torch.where(updated, losses, 0.0)
+        self.loss_count += updated
+
+
+class TrickUpdate(TrainerUpdate):
+    """TrainerUpdate's loop body for a bundle with tricks: TrickStepper.step instead of
+    sgd_step, and the early-stopping gate train_bundle asks the tricks for."""
+
+    def __init__(self, tricks: list[str], batch: int, x: torch.Tensor, y: torch.Tensor,
+                 seed: int = 0):
+        k = len(tricks)
+        super().__init__(k, batch, x, y, seed)
+        self.net = TrickMLP.initialize(N_INPUTS, N_CLASSES, DEPTH, WIDTH, ["tanh"] * k,
+                                       ["normalized"] * k, list(range(seed, seed + k)),
+                                       tricks=[parse_trick(t) for t in tricks], noise_seed=seed)
+        self.stepper = TrickStepper(self.net, self.lr)
+
+    def __call__(self) -> None:
+        self.update += 1
+        x, y = self.batches.next_batch()
+        active = self.net.tricks.updating(self.diverged_at < 0)
+        losses, updated = self.stepper.step(x, y, active)
         self.diverged_at = torch.where(active & ~updated, self.update, self.diverged_at)
         self.loss_sum += torch.where(updated, losses, 0.0)
         self.loss_count += updated
@@ -532,6 +568,46 @@ def bench_floor(mode: Mode, x: torch.Tensor, y: torch.Tensor) -> list[Result]:
     return [Result("4. update / memory-traffic floor, batch 10", ratio, False, 1.5, times)]
 
 
+# ---- 6: the trick path -------------------------------------------------------------------------
+#: (name, members, target): bundles whose members all use one trick, then a mixed bundle.
+TRICK_BUNDLES = (
+    [(trick, [trick] * 4, 1.5) for trick in ("none", "residual", "dropout:0.2", "clip_norm:1")]
+    + [(trick, [trick] * 4, 2.5) for trick in ("clip_value:0.1", "batchnorm", "adam")]
+    + [("mixed", ["none", "batchnorm", "residual", "clip_norm:1", "adam"], 2.5)])
+
+
+def bench_tricks(mode: Mode, x: torch.Tensor, y: torch.Tensor) -> list[Result]:
+    formulation = choose_formulation("cpu")
+    print(f"\n[6] Trick path vs plain path per member-update (depth {DEPTH}, width {WIDTH}, "
+          f"batch 10, tanh, formulation {formulation!r})")
+    plain: dict[str, str] = {}  # bundle -> the plain bundle of its K
+    updates: dict[str, TrainerUpdate] = {}
+    for name, tricks, _ in TRICK_BUNDLES:
+        plain[name] = f"plain K={len(tricks)}"
+        if plain[name] not in updates:
+            updates[plain[name]] = TrainerUpdate(len(tricks), 10, x, y)
+        updates[name] = TrickUpdate(tricks, 10, x, y)
+    for update in updates.values():
+        update.net.formulation = formulation  # as train_bundle sets it
+    wait_for_quiet(mode)
+    variants = {name: block(update, mode) for name, update in updates.items()}
+    times = interleaved(variants, mode.rounds)
+    print(f"  {times.quiet_text()}")
+    for name in sorted(set(plain.values())):
+        k = updates[name].net.n_members
+        print(f"  {name}: {ms(times.median(name))}/update, {ms(times.median(name) / k)}"
+              f"/member-update (blocks of {variants[name].calls})")
+    results = []
+    for name, tricks, target in TRICK_BUNDLES:
+        ratio = times.median(name) / times.median(plain[name])
+        members = "+".join(tricks) if name == "mixed" else f"{len(tricks)} x {name}"
+        print(f"  {members:<42} {ms(times.median(name))}/update = {ratio:.2f}x plain "
+              f"({times.paired(lambda t, p: t / p, name, plain[name])}; target <= {target:g})")
+        results.append(Result(f"6. trick path / plain path, {name}", ratio, False, target,
+                              times))
+    return results
+
+
 # ---- 5: beside other work ---------------------------------------------------------------------
 NEIGHBOUR_THREADS = 2  # what a Snakemake training job gets (workflow/rules/train.smk)
 
@@ -657,7 +733,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repetitions, a smoke check")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--sections", default="1,2,3,4,5",
+    parser.add_argument("--sections", default="1,2,3,4,5,6",
                         help="comma-separated measurements to run (default: all)")
     args = parser.parse_args(argv)
     if args.worker:
@@ -675,7 +751,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     results: list[Result] = []
     for number, bench in ((1, bench_vs_naive), (2, bench_bundles), (3, bench_monitor),
-                          (4, bench_floor), (5, bench_neighbours)):
+                          (4, bench_floor), (5, bench_neighbours), (6, bench_tricks)):
         if number in sections:
             results += bench(mode, x, y)
             gc.collect()
