@@ -121,6 +121,54 @@ def test_batchnorm_normalizes_in_training_and_uses_running_statistics_in_evaluat
     torch.testing.assert_close(evaluated, reference(linear), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("batch_size", [10, 1])
+def test_batchnorm_is_torchs_per_member_in_value_and_gradient(batch_size):
+    """Each member's units, against torch.nn.BatchNorm1d holding that member's gains and
+    shifts: outputs, gradients (input, gains, shifts) and running estimates, in float64."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        net = make_net(["batchnorm", "batchnorm", "none"])
+        bn = net.tricks["batchnorm"]
+        g = torch.Generator().manual_seed(4)
+        for gamma, beta in zip(bn.params["gamma"], bn.params["beta"], strict=True):
+            with torch.no_grad():
+                gamma.uniform_(0.5, 1.5, generator=g)
+                beta.normal_(generator=g)
+        t = torch.randn(3, batch_size, 8, generator=g, requires_grad=True)
+        out = bn.pre_activation(0, t, "train")
+        weights = torch.randn(out.shape, generator=g)
+        grads = torch.autograd.grad((out * weights).sum(), [t, bn.params["gamma"][0],
+                                                            bn.params["beta"][0]])
+        bn.after_step(torch.tensor([True, True, True]))
+        for k in (0, 1):
+            reference = torch.nn.BatchNorm1d(8)
+            with torch.no_grad():
+                reference.weight.copy_(bn.params["gamma"][0][k, 0])
+                reference.bias.copy_(bn.params["beta"][0][k, 0])
+            leaf = t[k].detach().clone().requires_grad_(True)
+            if batch_size == 1:  # torch refuses to train on one example; the limit is beta
+                expected = reference.bias.expand(1, 8)
+                leaf_grad = torch.zeros_like(leaf)
+                w_grad = torch.zeros(8)
+                b_grad = weights[k].sum(0)
+                running = (leaf.detach()[0] * 0.1, torch.full((8,), 0.9))
+            else:
+                expected = reference(leaf)
+                leaf_grad, w_grad, b_grad = torch.autograd.grad(
+                    (expected * weights[k]).sum(), [leaf, reference.weight, reference.bias])
+                running = (reference.running_mean, reference.running_var)
+            torch.testing.assert_close(out[k], expected, rtol=1e-10, atol=1e-10)
+            torch.testing.assert_close(grads[0][k], leaf_grad, rtol=1e-8, atol=1e-10)
+            torch.testing.assert_close(grads[1][k, 0], w_grad, rtol=1e-8, atol=1e-10)
+            torch.testing.assert_close(grads[2][k, 0], b_grad, rtol=1e-8, atol=1e-10)
+            torch.testing.assert_close(bn.running_means[0][k, 0], running[0])
+            torch.testing.assert_close(bn.running_vars[0][k, 0], running[1])
+        assert torch.equal(out[2], t[2])  # the member without batch norm is untouched
+    finally:
+        torch.set_default_dtype(before)
+
+
 def test_batchnorm_running_statistics_skip_members_not_updated():
     net = make_net(["batchnorm", "batchnorm"])
     net.forward(batch()[0], mode="train")

@@ -7,6 +7,10 @@ variance in the forward pass, the unbiased one in the running estimates (momentu
 eps 1e-5), which evaluation uses. The monitor ("monitor" mode) normalizes with the monitor
 set's own statistics and commits nothing: at initialization the running estimates are not yet
 meaningful. Running estimates change only for members whose update was applied.
+
+Every member's units are normalized by one torch.nn.functional.batch_norm call per layer
+(one fused kernel forward, one backward, instead of a dozen elementwise operations each way):
+the bundle's (K, B, n) tensor is laid out as (B, K * n), each of the K * n columns a channel.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from trainability.lazy import lazy_import
 from trainability.tricks.base import Trick, TrickHooks, register
 
 torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d defaults
 BN_MOMENTUM = 0.1
@@ -97,20 +102,37 @@ class BatchNormHooks(TrickHooks):
     def _normalize(self, layer: int, t: torch.Tensor, mode: str, side: str) -> torch.Tensor:
         """Normalize t (K, B, n) over the batch for the members normalizing on `side`."""
         members = self.before if side == "before" else self.after  # (K, 1, 1) bool
+        k, b, n = t.shape
+        gamma = self.params["gamma"][layer].reshape(k * n)
+        beta = self.params["beta"][layer].reshape(k * n)
         if mode == "eval":
-            mean, var = self.running_means[layer], self.running_vars[layer]
-        else:
-            # Not torch.var_mean: over the middle dim of (K, B, n) it is ~30x slower on CPU.
-            mean = t.mean(dim=1, keepdim=True)  # (K, 1, n)
-            centred = t - mean
-            var = (centred * centred).mean(dim=1, keepdim=True)
+            normalized = self._batch_norm(t, self.running_means[layer].view(k * n),
+                                          self.running_vars[layer].view(k * n), gamma, beta,
+                                          training=False)
+        elif b == 1:  # one example: the batch variance is 0 (batch_norm refuses to train)
+            normalized = (t - t) * torch.rsqrt(t.new_tensor(BN_EPS)) * gamma.view(k, 1, n) \
+                + beta.view(k, 1, n)
             if mode == "train":
-                n = t.shape[1]
-                self._pending[layer, side] = (members, mean.detach(),
-                                              var.detach() * n / max(n - 1, 1))
-        normalized = (t - mean) * torch.rsqrt(var + BN_EPS) * self.params["gamma"][layer] \
-            + self.params["beta"][layer]
+                self._pending[layer, side] = (members, t.detach(), torch.zeros_like(t.detach()))
+        elif mode == "train":
+            # Momentum 1 makes batch_norm's running-estimate update write this batch's mean
+            # and unbiased variance, which `after_step` folds into the members' estimates.
+            mean, var = t.new_zeros(k * n), t.new_ones(k * n)
+            normalized = self._batch_norm(t, mean, var, gamma, beta, training=True, momentum=1.0)
+            self._pending[layer, side] = (members, mean.view(k, 1, n), var.view(k, 1, n))
+        else:  # "monitor": the batch's statistics, nothing committed
+            normalized = self._batch_norm(t, None, None, gamma, beta, training=True)
         return torch.where(members, normalized, t)
+
+    @staticmethod
+    def _batch_norm(t: torch.Tensor, mean, var, gamma, beta, training: bool,
+                    momentum: float = BN_MOMENTUM) -> torch.Tensor:
+        """torch's batch norm of t (K, B, n) per member and unit, over the batch: (K, B, n)."""
+        k, b, n = t.shape
+        flat = t.transpose(0, 1).reshape(b, k * n)  # (B, K * n): a channel per member unit
+        out = F.batch_norm(flat, mean, var, gamma, beta, training=training, momentum=momentum,
+                           eps=BN_EPS)
+        return out.view(b, k, n).transpose(0, 1)
 
     def after_step(self, updated):
         """Fold the last training forward's batch statistics into the running estimates of
