@@ -1,11 +1,11 @@
 """The trick path's fused update gives what autograd, torch.optim and torch.nn.utils give.
 
-The reference differentiates every parameter of a twin network with autograd (its weights
-and biases as leaves), applies each member's penalty and clipping with torch.nn.utils, and
-steps each member with its own torch.optim optimizer on views of the twin's flat buffers:
-the stored-gradient path as torch would run it. The step under test back-propagates only to
-the linear outputs and updates fused members' weights by rank-B products
-(trainability.tricks.fused). Float64, several steps, so the comparisons are tight.
+The reference (tests/trick_reference.py) differentiates every parameter of a twin network
+with autograd (its weights and biases as leaves), applies each member's penalty and clipping
+with torch.nn.utils, and steps each member with its own torch.optim optimizer on views of the
+twin's flat buffers: the stored-gradient path as torch would run it. The step under test
+back-propagates only to the linear outputs and updates fused members' weights by rank-B
+products (trainability.tricks.fused). Float64, several steps, so the comparisons are tight.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from trainability.tricks.fused import rank_b_sq_norms
 from trainability.tricks.net import TrickMLP
 from trainability.tricks.spec import parse_trick
 from trainability.tricks.step import TrickStepper
+from trick_reference import train_side_by_side
 
 STEPS = 6
 LR = 0.1
@@ -44,65 +45,9 @@ def batches(n=STEPS, seed=0):
             for _ in range(n)]
 
 
-class Reference:
-    """Member by member, torch's own tools on the twin network's flat buffers."""
-
-    def __init__(self, net: TrickMLP, lr: float):
-        self.net = net
-        # Row views of the flat buffers: leaves that torch.optim updates in place.
-        self.views = [(net.flat_weights[k], net.flat_others[k]) for k in range(net.n_members)]
-        self.optimizers = [self._optimizer(t, w, o, lr)
-                           for t, (w, o) in zip(net.member_tricks, self.views, strict=True)]
-
-    @staticmethod
-    def _optimizer(tricks, w, o, lr):
-        choice = tricks.optimizer_choice
-        hyper = dict(choice.hyper)
-        groups = [{"params": [w], "weight_decay": choice.weight_decay},
-                  {"params": [o], "weight_decay": 0.0}]
-        if choice.kind == "adam":
-            return torch.optim.Adam(groups, lr=lr)
-        if choice.kind == "momentum":
-            return torch.optim.SGD(groups, lr=lr, momentum=hyper["momentum"])
-        if choice.kind == "rmsprop":
-            return torch.optim.RMSprop(groups, lr=lr)
-        if choice.kind == "adagrad":
-            return torch.optim.Adagrad(groups, lr=lr)
-        return torch.optim.SGD(groups, lr=lr)
-
-    def step(self, x, y, active):
-        net = self.net
-        losses = nll_per_member(net.forward(x, mode="train").logits, y)
-        grads = net.flat_gradients(torch.autograd.grad(losses.sum(), net.parameters()))
-        updated = active & torch.isfinite(losses.detach())
-        for k, (tricks, (w, o)) in enumerate(zip(net.member_tricks, self.views, strict=True)):
-            if not updated[k]:
-                continue
-            w.grad, o.grad = grads[0][k].clone(), grads[1][k].clone()
-            if "l1" in tricks:
-                w.grad += tricks.get("l1").weight * torch.sign(w)
-            if "clip_norm" in tricks:
-                torch.nn.utils.clip_grad_norm_([w, o], tricks.get("clip_norm").max_norm)
-            if "clip_value" in tricks:
-                torch.nn.utils.clip_grad_value_([w, o], tricks.get("clip_value").clip)
-            self.optimizers[k].step()
-        net.tricks.after_step(updated)
-
-
-def assert_same_training(tricks, activations=None, active=None, rtol=1e-10, atol=1e-12):
+def assert_same_training(tricks, activations=None, active=None):
     net, twin = make_net(tricks, activations), make_net(tricks, activations)
-    k = len(tricks)
-    stepper = TrickStepper(net, torch.full((k,), LR))
-    reference = Reference(twin, LR)
-    active = torch.ones(k, dtype=torch.bool) if active is None else active
-    for x, y in batches():
-        stepper.step(x, y, active)
-        reference.step(x, y, active)
-        for ours, theirs in ((net.flat_weights, twin.flat_weights),
-                             (net.flat_others, twin.flat_others)):
-            torch.testing.assert_close(ours, theirs, rtol=rtol, atol=atol)
-        for ours, theirs in zip(net.buffers(), twin.buffers(), strict=True):
-            torch.testing.assert_close(ours, theirs, rtol=rtol, atol=atol)
+    train_side_by_side(net, twin, LR, batches(), active)
     return net
 
 
@@ -118,7 +63,8 @@ def test_tricks_that_keep_the_update_plain_sgd_take_the_fused_update():
     assert stepper.optimizer.skip == {0: frozenset(range(6))}
     # A bundle of fused members stores no weight gradient at all.
     alone = TrickStepper(make_net(["none", "clip_norm:1"]), torch.full((2,), LR))
-    assert alone.weights.buffer.stride() == (0, 0) and not alone.weights.grads
+    assert alone.weight_update.buffer.stride() == (0, 0)
+    assert not alone.weight_update.grads
 
 
 # ---- each fused trick against torch ------------------------------------------------------------

@@ -22,6 +22,7 @@ from trainability.tricks.base import TRICKS, Trick, TrickHooks, register
 from trainability.tricks.net import TrickMLP
 from trainability.tricks.spec import canonical, figure_order, parse_trick
 from trainability.tricks.step import TrickStepper
+from trick_reference import train_side_by_side
 
 
 # ---- the new trick: this is all of it ----------------------------------------------------------
@@ -121,6 +122,29 @@ def test_weight_norm_keeps_the_function_at_init_and_trains_g_and_v():
     h = net.forward(x).activations[-1].detach()[0]
     torch.testing.assert_close(net.logits(x)[0], h @ w + net.biases[-1].detach()[0])
     assert not torch.allclose(net.logits(x)[0], net.logits(x)[1])  # and it trained otherwise
+
+
+def test_weight_norm_is_differentiated_through_its_transform_beside_fused_members():
+    """The trick path takes z^T g, the gradient of w as used, back through w = g v / ||v|| to
+    g and v (for members with the transform), while the members beside it keep their fused
+    update: autograd, torch.optim and torch.nn.utils give the same training (float64)."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        tricks = ["none", "weight_norm", "clip_norm:0.05", "adam+weight_norm"]
+
+        def make():
+            return TrickMLP.initialize(6, 3, 3, 8, ["tanh"] * 4, ["normalized"] * 4,
+                                       [0, 1, 2, 3], tricks=[parse_trick(t) for t in tricks])
+
+        net, twin = make(), make()
+        assert net.fused == [True, False, True, False] and net.transforms_weights
+        g = torch.Generator().manual_seed(0)
+        batches = [(torch.randn(10, 6, generator=g), torch.randint(0, 3, (10,), generator=g))
+                   for _ in range(5)]
+        train_side_by_side(net, twin, 0.1, batches)
+    finally:
+        torch.set_default_dtype(before)
 
 
 def bundle(last_trick):

@@ -97,6 +97,7 @@ class WeightUpdate:
         back = torch.autograd.grad(self.net.transformed, [*self.net.weights, *graph_parameters],
                                    grad_outputs=self.grads, allow_unused=True,
                                    materialize_grads=True)
+        self.net.transformed = []  # their graph is spent; do not hold it until the next step
         with torch.no_grad():
             for out, grad in zip(self.grads, back[:n], strict=True):
                 out.copy_(grad)

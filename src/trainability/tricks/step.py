@@ -44,7 +44,7 @@ class TrickStepper:
         self.lr = lr
         choices = [t.optimizer_choice for t in net.member_tricks]
         decay = [c.weight_decay for c in choices]
-        self.weights = WeightUpdate(net)
+        self.weight_update = WeightUpdate(net)
         fused = [k for k, f in enumerate(net.fused) if f]
         self.optimizer = BundleOptimizer(
             [net.flat_weights, net.flat_others], [optimizer_spec(c) for c in choices], lr,
@@ -69,23 +69,23 @@ class TrickStepper:
         linear_grads = list(grads[:len(outputs)])  # g = dCost/da per layer, (K, B, n_out)
         graph_grads = list(grads[len(outputs):])
         inputs = [z.detach() for z in [*forward.layer_inputs, forward.activations[-1]]]
-        self.weights.store(inputs, linear_grads)
+        self.weight_update.store(inputs, linear_grads)
         if net.transforms_weights:
-            through = self.weights.through_transform(graph)
+            through = self.weight_update.through_transform(graph)
             graph_grads = [a + b for a, b in zip(graph_grads, through, strict=True)]
         # [(K, P_weights), (K, P_others)], laid out like the network's flat buffers
-        flat_grads = [self.weights.buffer, net.others_gradient(linear_grads, graph_grads)]
+        flat_grads = [self.weight_update.buffer, net.others_gradient(linear_grads, graph_grads)]
         updated = active & torch.isfinite(losses.detach())
         tricks.penalize(flat_grads, [net.flat_weights.detach(), net.flat_others.detach()])
         tricks.clip(flat_grads)
-        if self.weights.fused_runs:
+        if self.weight_update.fused_runs:
             scale = self.lr
             if tricks.clips_fused:
                 sq_norms = rank_b_sq_norms(inputs, linear_grads) + flat_grads[1].square().sum(1)
                 factor = tricks.clip_fused(sq_norms)  # (K,), 1 for members not clipped here
                 flat_grads[1].mul_(factor.view(-1, 1))
                 scale = scale * factor
-            self.weights.apply(inputs, linear_grads, scale, updated)
+            self.weight_update.apply(inputs, linear_grads, scale, updated)
         with torch.no_grad():
             self.optimizer.step(flat_grads, updated)
         tricks.after_step(updated)
