@@ -316,10 +316,12 @@ class BundleOptimizer:
         self.steps.add_(mask.to(torch.long))
         self._float_steps.add_(mask.to(torch.float32))
         lr = self.lr.to(device=device, dtype=dtype)
+        # The fused kernels read a device's learning rate as float32 (the CPU's as a number).
+        fused_lr = lr if device.type == "cpu" else lr.to(torch.float32)
         grads = [g.to(dtype) for g in grads]
         for group, fused in zip(self._groups, self._fused, strict=True):
             if fused:
-                self._fused_step(group, grads, lr, (~mask).to(torch.float32))
+                self._fused_step(group, grads, fused_lr, (~mask).to(torch.float32))
             else:
                 self._generic_step(group, grads, lr, mask)
 
