@@ -13,7 +13,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trainability.nets.mlp import nll_per_member
+from trainability.nets.mlp import BundledMLP, nll_per_member
+from trainability.train.sgd import sgd_step
+from trainability.tricks import fused, optim
 from trainability.tricks.fused import rank_b_sq_norms
 from trainability.tricks.net import TrickMLP
 from trainability.tricks.spec import parse_trick
@@ -22,6 +24,17 @@ from trick_reference import train_side_by_side
 
 STEPS = 6
 LR = 0.1
+
+
+@pytest.fixture(params=["small", "large"])
+def layers(request, monkeypatch):
+    """The CPU's way with small layers (batched products, the optimizer's formulas) and, with
+    the size thresholds at 1, its way with large ones (products into the strided weights,
+    torch's fused optimizer kernels member by member), as at the paper's layer."""
+    if request.param == "large":
+        monkeypatch.setattr(fused, "IN_PLACE_MIN", 1)
+        monkeypatch.setattr(optim, "FUSED_MIN", 1)
+    return request.param
 
 
 @pytest.fixture
@@ -70,7 +83,7 @@ def test_tricks_that_keep_the_update_plain_sgd_take_the_fused_update():
 # ---- each fused trick against torch ------------------------------------------------------------
 @pytest.mark.parametrize("trick", ["none", "residual", "dropout:0.3", "clip_norm:0.05",
                                    "clip_norm:100", "batchnorm", "batchnorm:after"])
-def test_each_fused_trick_matches_autograd_and_torch_optim(float64, trick):
+def test_each_fused_trick_matches_autograd_and_torch_optim(float64, layers, trick):
     net = assert_same_training([trick] * 3)
     assert all(net.fused)
 
@@ -106,13 +119,13 @@ MIXED = ["none", "none", "batchnorm", "residual", "clip_norm:0.05", "dropout:0.2
          "batchnorm:after+adagrad"]
 
 
-def test_a_mixed_bundle_matches_autograd_and_torch_optim(float64):
+def test_a_mixed_bundle_matches_autograd_and_torch_optim(float64, layers):
     net = assert_same_training(MIXED, activations=["tanh", "prelu", *["tanh"] * 9, "relu",
                                                    "tanh"])
     assert any(net.fused) and not all(net.fused)
 
 
-def test_members_not_updated_keep_everything(float64):
+def test_members_not_updated_keep_everything(float64, layers):
     active = torch.tensor([i % 3 != 1 for i in range(len(MIXED))])
     net = make_net(MIXED)
     stepper = TrickStepper(net, torch.full((len(MIXED),), LR))
@@ -143,3 +156,28 @@ def test_a_member_trained_in_a_bundle_equals_the_member_trained_alone():
         for ours, theirs in zip([*bundle.weights, *bundle.biases], [*solo.weights, *solo.biases],
                                 strict=True):
             torch.testing.assert_close(ours[k], theirs[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("path", ["plain", "none", "adam"])
+def test_a_member_whose_loss_turns_non_finite_keeps_its_last_finite_weights(layers, path):
+    """Its activations overflow (ReLU, huge weights): its loss is NaN, and neither NaN nor inf
+    in its gradients or layer inputs reaches its weights (inf * 0 is NaN), on the plain path
+    and on the trick path, fused ("none") or not ("adam")."""
+    k = 2
+    if path == "plain":
+        net = BundledMLP.initialize(6, 3, 3, 8, ["relu"] * k, ["normalized"] * k, [0, 1])
+    else:
+        net = make_net(["none", path], activations=["relu"] * k)
+    with torch.no_grad():
+        for w in net.weights[:2]:
+            w[1] *= 1e30
+    before = [w[1].detach().clone() for w in net.weights]
+    x, y = batches(1)[0]
+    lr, active = torch.full((k,), LR), torch.ones(k, dtype=torch.bool)
+    if path == "plain":
+        losses, updated = sgd_step(net, x, y, lr, active)
+    else:
+        losses, updated = TrickStepper(net, lr).step(x, y, active)
+    assert updated.tolist() == [True, False] and not torch.isfinite(losses[1])
+    for w, saved in zip(net.weights, before, strict=True):
+        assert torch.equal(w[1].detach(), saved)

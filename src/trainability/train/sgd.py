@@ -37,11 +37,14 @@ def sgd_step(net: BundledMLP, x: torch.Tensor, y: torch.Tensor,
     grads = torch.autograd.grad(losses.sum(), [*forward.pre_activations, forward.logits])
     updated = active & torch.isfinite(losses.detach())  # no host sync: stays on the device
     scale = lr.view(-1, 1, 1)  # (K, 1, 1)
+    keep = updated.view(-1, 1, 1)
     layer_inputs = [x.unsqueeze(0).expand(net.n_members, *x.shape)]
     layer_inputs += [z.detach() for z in forward.activations]
     for layer, grad in enumerate(grads):
-        # torch.where, not a product: a diverged member's gradient may be NaN, and NaN * 0 = NaN.
-        step = torch.where(updated.view(-1, 1, 1), grad * scale, 0.0)  # (K, B, n_out)
-        net.weights[layer].baddbmm_(layer_inputs[layer].transpose(1, 2), step, alpha=-1.0)
+        # torch.where, not a product: a diverged member's gradient and layer input may hold
+        # NaN or inf, and NaN * 0 = inf * 0 = NaN.
+        step = torch.where(keep, grad * scale, 0.0)  # (K, B, n_out)
+        z = torch.where(keep, layer_inputs[layer], 0.0)  # (K, B, n_in)
+        net.weights[layer].baddbmm_(z.transpose(1, 2), step, alpha=-1.0)
         net.biases[layer].sub_(step.sum(dim=1, keepdim=True))
     return losses.detach(), updated

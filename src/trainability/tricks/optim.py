@@ -28,8 +28,10 @@ one call per member and parameter: one pass reads a member's parameter, gradient
 and writes them back, where one torch operation per arithmetic step would make a pass each
 (at the paper's layer the update is memory-bound, so passes are its cost). A member that is
 not updated is skipped by the kernel itself (its `found_inf` flag), so NaN or inf in its
-gradient cannot leak. "adagrad" and "rmsprop" (and every rule on a device without fused
-kernels) run the formulas below on the group's rows and mask with torch.where.
+gradient cannot leak. "adagrad" and "rmsprop", every rule on a device without fused kernels,
+and on the CPU parameters whose rows are small (`FUSED_MIN`: biases, the tricks' parameters,
+the weights of narrow networks, where a call costs more than the passes) run the formulas
+below on the group's rows, vectorized over its members, and mask with torch.where.
 
 Nothing here reads a tensor value on the host during a step (no .item(), no branching on
 values), so a step never stalls a GPU and can be captured in a CUDA graph.
@@ -60,6 +62,10 @@ _HYPER = ("momentum", "alpha", "eps", "beta1", "beta2")
 KINDS = tuple(_DEFAULTS)
 #: Rules run by torch's fused kernels where the device has them (see the module docstring).
 FUSED_KINDS = ("sgd", "momentum", "adam")
+#: On the CPU, parameters whose rows (one member's) hold fewer entries run the formulas: a
+#: fused kernel's call costs ~0.2 ms there (AMD EPYC, 2 threads), which the formulas beat,
+#: vectorized over a group's members, below ~16k entries a row (measured, K = 4 and 128).
+FUSED_MIN = 2**14
 
 # Optimizer state kept per kind, one tensor per parameter; names follow torch.optim's state.
 _BUFFERS: dict[str, tuple[str, ...]] = {
@@ -242,7 +248,8 @@ class BundleOptimizer:
     def __init__(self, params: list[torch.Tensor], specs: Sequence[OptimizerSpec],
                  lr: torch.Tensor, l2: torch.Tensor | None = None,
                  no_decay: Collection[int] = frozenset(),
-                 skip: Mapping[int, Collection[int]] | None = None, fused: bool = True):
+                 skip: Mapping[int, Collection[int]] | None = None,
+                 fused: bool | None = None):
         """
         Args:
             params: tensors with dim 0 = K members, on one device, of one floating dtype.
@@ -255,8 +262,10 @@ class BundleOptimizer:
             skip: index into `params` -> members whose rows of that parameter are updated
                 elsewhere (trainability.tricks.fused: the weights of members trained by
                 rank-B products); their gradient rows may hold anything. None: none.
-            fused: run torch's fused kernels where the device has them (False: the formulas
-                for every rule, as tests compare).
+            fused: None (the default) runs torch's fused kernels where the device has them
+                and, on the CPU, rows are large enough (`FUSED_MIN`); True wherever the
+                device has them, False nowhere (the formulas for every rule); tests compare
+                both.
         """
         if not params:
             raise ValueError("BundleOptimizer needs at least one parameter tensor")
@@ -291,10 +300,12 @@ class BundleOptimizer:
             members.setdefault(spec.name, []).append(index)
         self._groups = [_Group(kind, members[kind], self.specs, self.params)
                         for kind in KINDS if kind in members]
-        fused = fused and device.type in _get_fused_kernels_supported_devices()
-        #: Per group: True when it runs torch's fused kernels, member by member.
-        self._fused = [fused and g.kind in FUSED_KINDS
-                       and all(p[m].is_contiguous() for p in self.params for m in g.members)
+        kernels = fused is not False and device.type in _get_fused_kernels_supported_devices()
+        large = [fused or device.type != "cpu" or p[0].numel() >= FUSED_MIN for p in self.params]
+        #: Per group, per parameter: True when it runs torch's fused kernels, member by member.
+        self._fused = [[kernels and g.kind in FUSED_KINDS and big
+                        and all(p[m].is_contiguous() for m in g.members)
+                        for p, big in zip(self.params, large, strict=True)]
                        for g in self._groups]
         # With a skipped member, the generic path masks the member's rows of that parameter.
         self._skip_masks = {i: torch.tensor([m not in members for m in range(k)], device=device)
@@ -319,58 +330,58 @@ class BundleOptimizer:
         # The fused kernels read a device's learning rate as float32 (the CPU's as a number).
         fused_lr = lr if device.type == "cpu" else lr.to(torch.float32)
         grads = [g.to(dtype) for g in grads]
+        skipped = (~mask).to(torch.float32)
         for group, fused in zip(self._groups, self._fused, strict=True):
-            if fused:
-                self._fused_step(group, grads, fused_lr, (~mask).to(torch.float32))
-            else:
-                self._generic_step(group, grads, lr, mask)
+            for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+                if fused[i]:
+                    self._fused_step(group, i, p, g, fused_lr, skipped)
+                else:
+                    self._generic_step(group, i, p, g, lr, mask)
 
-    def _fused_step(self, group: _Group, grads: list[torch.Tensor], lr: torch.Tensor,
-                    skipped: torch.Tensor) -> None:
-        """Torch's fused kernel of the group's rule, member by member and parameter by
-        parameter (row views: no copies); `skipped` (K,) float32 is 1 where the kernel must
-        leave the member alone (torch's found_inf)."""
+    def _fused_step(self, group: _Group, i: int, p: torch.Tensor, g: torch.Tensor,
+                    lr: torch.Tensor, skipped: torch.Tensor) -> None:
+        """Torch's fused kernel of the group's rule on parameter i, member by member (row
+        views: no copies); `skipped` (K,) float32 is 1 where the kernel must leave the member
+        alone (torch's found_inf)."""
         for row, k in enumerate(group.members):
             spec = self.specs[k]
-            for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
-                if k in self.skip.get(i, ()):
-                    continue
-                decay = 0.0 if i in self.no_decay else self._decay[k]
-                common = {"lr": lr[k], "weight_decay": decay, "maximize": False,
-                          "found_inf": skipped[k]}
-                if group.kind == "adam":
-                    torch._fused_adam_(
-                        [p[k]], [g[k].contiguous()], [group.buffers["exp_avg"][i][row]],
-                        [group.buffers["exp_avg_sq"][i][row]], [], [self._float_steps[k]],
-                        beta1=spec.beta1, beta2=spec.beta2, eps=spec.eps, amsgrad=False,
-                        **common)
-                else:  # "sgd", "momentum": the momentum buffer starts at 0, so that
-                    # m * 0 + grad is torch's first step (buffer = grad)
-                    buffers = group.buffers.get("momentum_buffer")
-                    torch._fused_sgd_(
-                        [p[k]], [g[k].contiguous()], [] if buffers is None else [buffers[i][row]],
-                        momentum=spec.momentum or 0.0, dampening=0.0, nesterov=False,
-                        is_first_step=False, **common)
+            if k in self.skip.get(i, ()):
+                continue
+            decay = 0.0 if i in self.no_decay else self._decay[k]
+            common = {"lr": lr[k], "weight_decay": decay, "maximize": False,
+                      "found_inf": skipped[k]}
+            if group.kind == "adam":
+                torch._fused_adam_(
+                    [p[k]], [g[k].contiguous()], [group.buffers["exp_avg"][i][row]],
+                    [group.buffers["exp_avg_sq"][i][row]], [], [self._float_steps[k]],
+                    beta1=spec.beta1, beta2=spec.beta2, eps=spec.eps, amsgrad=False, **common)
+            else:  # "sgd", "momentum": the momentum buffer starts at 0, so that m * 0 + grad
+                # is torch's first step (buffer = grad)
+                buffers = group.buffers.get("momentum_buffer")
+                torch._fused_sgd_(
+                    [p[k]], [g[k].contiguous()], [] if buffers is None else [buffers[i][row]],
+                    momentum=spec.momentum or 0.0, dampening=0.0, nesterov=False,
+                    is_first_step=False, **common)
 
-    def _generic_step(self, group: _Group, grads: list[torch.Tensor], lr: torch.Tensor,
-                      mask: torch.Tensor) -> None:
-        """The group's rule as torch operations on its rows, masked with torch.where."""
-        mask_g = group.take(mask)
-        lr_g = group.take(lr)
-        l2_g = None if self.l2 is None else group.take(self.l2)
+    def _generic_step(self, group: _Group, i: int, p: torch.Tensor, g: torch.Tensor,
+                      lr: torch.Tensor, mask: torch.Tensor) -> None:
+        """The group's rule on parameter i as torch operations on its rows, masked with
+        torch.where."""
+        p_g = group.take(p)
+        g_g = group.take(g)
+        if self.l2 is not None and i not in self.no_decay:
+            g_g = g_g + _rows(group.take(self.l2), p.dim()) * p_g
+        bufs = [group.buffers[name][i] for name in _BUFFERS[group.kind]]
         step_g = group.take(self.steps) if group.kind == "adam" else None
-        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
-            p_g = group.take(p)
-            g_g = group.take(g)
-            if l2_g is not None and i not in self.no_decay:
-                g_g = g_g + _rows(l2_g, p.dim()) * p_g
-            bufs = [group.buffers[name][i] for name in _BUFFERS[group.kind]]
-            new_p, new_bufs = _update(group.kind, p_g, g_g, bufs, group.hyper, lr_g, step_g)
-            keep_g = mask_g if i not in self.skip else mask_g & group.take(self._skip_masks[i])
-            keep = _rows(keep_g, p.dim())
-            for buf, new in zip(bufs, new_bufs, strict=True):
-                buf.copy_(torch.where(keep, new, buf))
-            group.put(p, torch.where(keep, new_p, p_g))
+        new_p, new_bufs = _update(group.kind, p_g, g_g, bufs, group.hyper, group.take(lr),
+                                  step_g)
+        keep_g = group.take(mask)
+        if i in self.skip:
+            keep_g = keep_g & group.take(self._skip_masks[i])
+        keep = _rows(keep_g, p.dim())
+        for buf, new in zip(bufs, new_bufs, strict=True):
+            buf.copy_(torch.where(keep, new, buf))
+        group.put(p, torch.where(keep, new_p, p_g))
 
     def member_state(self, member: int) -> dict[str, torch.Tensor | list[torch.Tensor]]:
         """Member `member`'s state: {"step": () int64, buffer name: [one tensor per param]}.
