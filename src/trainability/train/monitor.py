@@ -17,7 +17,10 @@ through every member, back-propagates, and records for each member and hidden la
   counts: the number of values, their minimum, maximum, sum and sum of squares (unclamped);
 - every `jacobian_every` updates, the mean singular value of the layer Jacobian
   J^l = dz^l/dz^{l-1} = diag(f'(s^l)) (W^{l-1})^T (paper Sec. 4.2.2), for hidden layers
-  l >= 2, averaged over `jacobian_examples` monitor examples.
+  l >= 2, averaged over `jacobian_examples` monitor examples ("mean_singular_value"), and
+  from the same eigenvalues the mean squared singular value ("mean_sq_singular_value",
+  tr(J J^T)/n_l averaged over the examples: what the mean-field theory predicts,
+  sigma_w^2 E[f'(s)^2]; trainability.analysis.mean_field).
 
 Rows are tidy: (member, update, layer, quantity, stat, value).
 """
@@ -131,8 +134,11 @@ class Monitor:
                 self._histograms(update, name, tensors)
             self._saturation(net, update, s)
             if with_jacobian and net.depth >= 2:
-                self.records.add_stats(update, "jacobian", "mean_singular_value",
-                                       self._jacobian_singular_values(net, s), first_layer=2)
+                mean, mean_sq = self._jacobian_singular_values(net, s)
+                self.records.add_stats(update, "jacobian", "mean_singular_value", mean,
+                                       first_layer=2)
+                self.records.add_stats(update, "jacobian", "mean_sq_singular_value", mean_sq,
+                                       first_layer=2)
 
     # ---- statistics -----------------------------------------------------------------------
     def _summaries(self, update: int, name: str, tensors: list[torch.Tensor]) -> None:
@@ -166,14 +172,18 @@ class Monitor:
         self.records.add_stats(update, "activation", "dead_fraction", dead)
         self.records.add_stats(update, "activation", "negative_fraction", negative)
 
-    def _jacobian_singular_values(self, net: BundledMLP, s: list[torch.Tensor]) -> torch.Tensor:
-        """(K, depth-1): mean singular value of dz^l/dz^{l-1} for l = 2..depth."""
+    def _jacobian_singular_values(self, net: BundledMLP, s: list[torch.Tensor]
+                                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(K, depth-1) twice: the mean singular value and the mean squared singular value of
+        dz^l/dz^{l-1} for l = 2..depth (means over the n_l singular values and the examples;
+        both from the one eigendecomposition of J J^T)."""
         e = self.jacobian_examples
         result = torch.full((net.n_members, net.depth - 1), float("nan"))
+        result_sq = result.clone()
         active = self.records.active
         supported = net.jacobian_supported()
         if not bool(supported.any()):
-            return result
+            return result, result_sq
         for layer in range(1, net.depth):
             slope = torch.cat([act.derivative(s[layer][members, :e]) if act.pieces == 1
                                else torch.zeros_like(s[layer][members, :e])
@@ -187,11 +197,12 @@ class Monitor:
                 # singular values of J.
                 jjt = (weight.T @ weight).unsqueeze(0) * d.unsqueeze(-1) * d.unsqueeze(-2)
                 try:
-                    eig = torch.linalg.eigvalsh(jjt).clamp_min(0).sqrt()  # (e, n_out)
+                    eig = torch.linalg.eigvalsh(jjt).clamp_min(0)  # (e, n_out): squared
                 except torch.linalg.LinAlgError:
                     continue  # left NaN: an ill-conditioned Jacobian has no reliable spectrum
-                result[member, layer - 1] = float(eig.mean())
-        return result
+                result[member, layer - 1] = float(eig.sqrt().mean())
+                result_sq[member, layer - 1] = float(eig.mean())
+        return result, result_sq
 
     # ---- histograms -----------------------------------------------------------------------
     def _fix_edges(self, net: BundledMLP, quantities: dict[str, list[torch.Tensor]]
