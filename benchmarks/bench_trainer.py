@@ -59,6 +59,7 @@ import argparse
 import gc
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -123,6 +124,7 @@ class TrainerUpdate:
     def __init__(self, k: int, batch: int, x: torch.Tensor, y: torch.Tensor, seed: int = 0):
         self.net = BundledMLP.initialize(N_INPUTS, N_CLASSES, DEPTH, WIDTH, ["tanh"] * k,
                                          ["normalized"] * k, list(range(seed, seed + k)))
+        self.net.formulation = choose_formulation("cpu")  # as train_bundle sets it
         self.batches = ShuffledSource(x, y, batch, seed)
         self.lr = torch.full((k,), LR)
         self.diverged_at = torch.full((k,), -1, dtype=torch.long)
@@ -151,6 +153,7 @@ class TrickUpdate(TrainerUpdate):
         self.net = TrickMLP.initialize(N_INPUTS, N_CLASSES, DEPTH, WIDTH, ["tanh"] * k,
                                        ["normalized"] * k, list(range(seed, seed + k)),
                                        tricks=[parse_trick(t) for t in tricks], noise_seed=seed)
+        self.net.formulation = choose_formulation("cpu")
         self.stepper = TrickStepper(self.net, self.lr)
 
     def __call__(self) -> None:
@@ -403,6 +406,18 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def machine_kernels() -> str:
+    """What decides the kernels' speed: torch's CPU dispatch (ISA), its BLAS, the threads'
+    wait policy and the product formulation the trainer chose on this machine."""
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    mkl = (f"MKL {torch.backends.mkl.get_mkl_version()}" if hasattr(torch.backends.mkl,
+           "get_mkl_version") else "MKL") if torch.backends.mkl.is_available() else None
+    return (f"dispatch {torch.backends.cpu.get_cpu_capability()}, BLAS "
+            f"{mkl or (blas.group(1) if blas else 'unknown')}, {torch.get_num_threads()} "
+            f"threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
+            f"formulation {choose_formulation('cpu')!r} (trainability.nets.formulations)")
+
+
 # ---- the four measurements -------------------------------------------------------------------
 def bench_vs_naive(mode: Mode, x: torch.Tensor, y: torch.Tensor) -> list[Result]:
     print("\n[1] Trainer update vs naive nn.Sequential + torch.optim.SGD + DataLoader loop")
@@ -587,8 +602,6 @@ def bench_tricks(mode: Mode, x: torch.Tensor, y: torch.Tensor) -> list[Result]:
         if plain[name] not in updates:
             updates[plain[name]] = TrainerUpdate(len(tricks), 10, x, y)
         updates[name] = TrickUpdate(tricks, 10, x, y)
-    for update in updates.values():
-        update.net.formulation = formulation  # as train_bundle sets it
     wait_for_quiet(mode)
     variants = {name: block(update, mode) for name, update in updates.items()}
     times = interleaved(variants, mode.rounds)
@@ -745,6 +758,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nmode: {'quick' if args.quick else 'full'}; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {cpu_name()}; python "
           f"{platform.python_version()}; command: {' '.join([sys.executable, *sys.argv])}")
+    print(f"kernels: {machine_kernels()}")
     torch.manual_seed(0)
     x = torch.rand(N_TRAIN, N_INPUTS)
     y = torch.randint(0, N_CLASSES, (N_TRAIN,))

@@ -136,3 +136,22 @@ def test_building_the_new_specs_loads_neither_torch_nor_numpy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_networks_draw_biases_from_their_own_stream():
+    """A bias variance changes the biases, not the weights: a spec with sb2 and its spelling
+    without draw the same weights (the weights' stream is untouched), and the biases of every
+    layer have variance sb2; without sb2 they are exactly zero."""
+    from trainability.nets.mlp import BundledMLP
+
+    plain = "variance_scaling:scale=1.5,mode=fan_in,distribution=normal"
+    net = BundledMLP.initialize(64, 5, 3, 400, ["tanh"] * 2, [plain, f"{plain},sb2=0.05"],
+                                [7, 7])
+    for w, b in zip(net.weights, net.biases, strict=True):
+        torch.testing.assert_close(w[0], w[1], rtol=0, atol=0)
+        assert torch.equal(b[0], torch.zeros_like(b[0]))
+    # 400 biases per hidden layer: the sample variance is within ~4 standard errors of 0.05
+    for b in net.biases[:-1]:
+        assert b[1].var().item() == pytest.approx(0.05, rel=4 * math.sqrt(2 / 400))
+    other = BundledMLP.initialize(64, 5, 3, 400, ["tanh"], [f"{plain},sb2=0.05"], [8])
+    assert not torch.equal(other.biases[0][0], net.biases[0][1])  # seeded per member

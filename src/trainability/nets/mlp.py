@@ -104,7 +104,8 @@ class BundledMLP:
                    activations: list[str], initializers: list[str], seeds: list[int],
                    output_uses_init: bool = True, device: str | torch.device = "cpu",
                    **extra) -> BundledMLP:
-        """Draw every member's weights from its initializer and seed; biases are zero.
+        """Draw every member's weights and biases from its initializer and seed (biases are
+        zero unless the initializer states a bias variance sigma_b^2, `sb2=`).
 
         Weights are drawn on the CPU with a per-member generator seeded from the member's
         seed, so a member's initial weights do not depend on the bundle it is in or on the
@@ -118,16 +119,21 @@ class BundledMLP:
         fan_in = [n_inputs] + [width] * depth
         fan_out = [width * piece] * depth + [n_classes]
         weights: list[list[torch.Tensor]] = [[] for _ in range(depth + 1)]
+        biases: list[list[torch.Tensor]] = [[] for _ in range(depth + 1)]
         for spec, seed in zip(initializers, seeds, strict=True):
             generator = torch.Generator().manual_seed(derive_seed(seed, "init"))
+            # Biases from their own stream: a spec with sigma_b^2 > 0 leaves the weights
+            # drawn as without it (and zero biases advance nothing).
+            bias_generator = torch.Generator().manual_seed(derive_seed(seed, "bias"))
             hidden_init = INITIALIZERS.build(spec)
             output_init = hidden_init if output_uses_init else INITIALIZERS.build("normalized")
             for layer in range(depth + 1):
                 init = output_init if layer == depth else hidden_init
                 weights[layer].append(init(fan_in[layer], fan_out[layer], generator))
+                biases[layer].append(init.draw_bias(fan_out[layer], bias_generator))
         stacked = [torch.stack(w).to(device) for w in weights]
-        biases = [torch.zeros(len(seeds), 1, n, device=device) for n in fan_out]
-        return cls(stacked, biases, acts, **extra)
+        stacked_biases = [torch.stack(b).unsqueeze(1).to(device) for b in biases]  # (K, 1, n)
+        return cls(stacked, stacked_biases, acts, **extra)
 
     @property
     def n_members(self) -> int:
