@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from plotly.offline import get_plotlyjs
 
 from conftest import write_tables
 from readback import as_read
@@ -20,6 +21,7 @@ from trainability.figures import FIGURES
 from trainability.figures.placeholder import placeholder_figure as _placeholder_figure
 from trainability.pipeline.plan import plan
 from trainability.report import build_report
+from trainability.results import read_table
 
 CHROMIUM = Path("/usr/bin/chromium")
 HEADINGS = [
@@ -108,6 +110,26 @@ def fabricated_runs() -> pd.DataFrame:
     return runs
 
 
+#: The updates at which the fabricated curves record the test error.
+CURVE_UPDATES = (0, 50, 100)
+
+
+def fabricated_curves(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every network's test error at CURVE_UPDATES, falling linearly from 90% to its final
+    error; a diverged network's curve stops at update 0 (it diverged at 37)."""
+    rows = []
+    member_columns = [c for c in ("member", "dataset", "depth", "width", "batch_size",
+                                  "data_seed", "activation", "initializer", "lr", "init_seed",
+                                  "diverged_at", "run", "stage", "trick", "budget")
+                      if c in runs.columns]
+    for record in runs[member_columns].to_dict("records"):
+        final = runs.loc[runs["member"] == record["member"], "final_test_error"].iloc[0]
+        for update in CURVE_UPDATES[:1] if pd.isna(final) else CURVE_UPDATES:
+            value = 0.9 if pd.isna(final) else 0.9 + (final - 0.9) * update / CURVE_UPDATES[-1]
+            rows.append({**record, "update": update, "metric": "test_error", "value": value})
+    return pd.DataFrame(rows)
+
+
 CLAIM_VERDICTS = {"P1": "inconclusive", "P2": "supported", "P3": "not supported",
                   "P4": "supported", "P5": "supported", "P6": "inconclusive",
                   "P7": "not supported", "P8": "supported", "P9": "supported",
@@ -124,7 +146,7 @@ def inputs(tmp_path):
     tables = root / "tables"
     tables.mkdir(parents=True)
     runs = as_read({"runs": fabricated_runs()})["runs"]  # as the suite writes and reads it
-    write_tables({"runs": runs}, tables)
+    write_tables({"runs": runs, "curves": fabricated_curves(runs)}, tables)
     (tables / "schema.json").write_text('{"schema_version": 2}\n')
 
     figures = root / "figures"
@@ -225,10 +247,16 @@ def test_report_is_self_contained(report):
         for name in ("src", "href", "srcset", "data", "action", "poster"):
             value = (attributes.get(name) or "").strip()
             assert not value or value.startswith(("data:", "#")), (tag, name, value[:80])
-        assert tag not in ("script", "link", "iframe", "object", "embed"), tag
-    assert not re.search(r"url\(\s*['\"]?(?!data:|#)", html), "external url() in CSS"
-    assert "@import" not in html and "@font-face" not in html
-    assert "file://" not in html
+        assert tag not in ("link", "iframe", "object", "embed"), tag
+        if tag == "script":  # inline code, or the explorers' data
+            assert "src" not in attributes, attributes
+            assert attributes.get("type") in (None, "application/json"), attributes
+    # Plotly's library is in the page once, whole (the browser test runs it offline).
+    assert html.count(get_plotlyjs()) == 1
+    page = re.sub(r"<script\b.*?</script>", "", html, flags=re.S)  # the markup and the CSS
+    assert not re.search(r"url\(\s*['\"]?(?!data:|#)", page), "external url() in CSS"
+    assert "@import" not in page and "@font-face" not in page
+    assert "file://" not in page
     assert not list(report.parent.glob(".*partial*")), "the temporary file was left behind"
 
 
@@ -436,3 +464,134 @@ def test_report_renders_in_headless_chromium(report, inputs, tmp_path):
     assert 0.005 < dark < 0.5, f"{dark:.4f} of the screenshot is dark: blank or broken?"
     assert len({tuple(p) for p in pixels[::7, ::7].reshape(-1, 3).round(2)}) > 20
 
+
+
+# ---------------------------------------------------------------- the interactive explorers
+
+def explorer_figure(html: str, explorer_id: str) -> dict:
+    """The Plotly figure (data, layout) of one explorer, as the page holds it."""
+    block = html[html.index(f'id="{explorer_id}"'):]
+    match = re.search(r'<script type="application/json" class="explorer-figure">(.*?)</script>',
+                      block, re.S)
+    return json.loads(match.group(1))
+
+
+def read(tables_dir: Path, name: str) -> pd.DataFrame:
+    return read_table(tables_dir / f"{name}.parquet", name, aggregated=True, rebuild="")
+
+
+def protocol_curves(tables_dir: Path) -> pd.DataFrame:
+    """The paper's protocol networks and their test-error records, from the tables."""
+    runs, curves = read(tables_dir, "runs"), read(tables_dir, "curves")
+    runs = runs[runs["protocol"] & (runs["trick"] == "none") & (runs["budget"] == "preset")]
+    curves = curves[curves["metric"] == "test_error"]
+    return runs.merge(curves[["run", "member", "update", "value"]], on=["run", "member"])
+
+
+def test_error_curves_explorer_draws_every_protocol_network_from_the_tables(report, inputs):
+    html = report.read_text(encoding="utf-8")
+    figure = explorer_figure(html, "explore-errors")
+    facets = ("dataset", "activation", "initializer", "depth", "trick", "budget")
+    drawn = sorted((tuple(t["meta"][f] for f in facets), tuple(t["x"]),
+                    tuple(round(y, 4) for y in t["y"])) for t in figure["data"])
+    expected = sorted(
+        (tuple(str(curve[f].iloc[0]) for f in facets), tuple(curve["update"].tolist()),
+         tuple(round(v * 100, 4) for v in curve["value"]))
+        for _, curve in protocol_curves(inputs["tables_dir"]).groupby(["run", "member"]))
+    assert drawn == expected and len(drawn) == 5
+    # one legend entry per configuration (its seeds share it), hover names it
+    legend = [t["name"] for t in figure["data"] if t.get("showlegend", True)]
+    assert sorted(legend) == ["Softsign", "Tanh", "Tanh N"]
+    assert all(t["hovertemplate"].startswith(f"<b>{t['name']}</b>") for t in figure["data"])
+    # the drop-downs offer what is present, the page opens on the first dataset
+    parsed = Parsed(html)
+    options = [a.get("value") for tag, a in parsed.tags if tag == "option"]
+    assert {"tanh", "softsign", "standard", "normalized", "shapeset"} <= set(options)
+    assert re.search(r'data-facet="dataset">\s*<option value="">all</option>\s*'
+                     r'<option value="shapeset" selected>', html)
+    # the table of all networks: one row per network, each with its own facets
+    rows = re.findall(r"<tr data-facets='([^']*)'><td>[^<]*</td><td class=\"num\">(\d+)</td>"
+                      r"<td class=\"num\">\d+</td><td>([^<]*)</td>", html)
+    assert len(rows) == len(read(inputs["tables_dir"], "runs"))
+    for facets_json, depth, activation in rows:
+        row_facets = json.loads(facets_json.replace("&#34;", '"'))
+        assert (row_facets["depth"], row_facets["activation"]) == (depth, activation)
+
+
+EXPLORER_PROBE = """<script>
+window.addEventListener("load", function () {
+  function drawn(id) {
+    return document.querySelectorAll("#" + id + " .scatterlayer .trace").length;
+  }
+  function rows(id) {
+    return Array.from(document.querySelectorAll("#" + id + " tbody tr"))
+      .filter(function (row) { return row.getClientRects().length > 0; }).length;
+  }
+  function choose(id, facet, value) {
+    var select = document.querySelector("#" + id + " select[data-facet='" + facet + "']");
+    select.value = value;
+    select.dispatchEvent(new Event("change"));
+  }
+  setTimeout(function () {
+    var out = {curves: drawn("explore-errors"), rows: rows("explore-runs")};
+    choose("explore-errors", "initializer", "normalized");
+    choose("explore-runs", "activation", "softsign");
+    setTimeout(function () {
+      out.curves_normalized = drawn("explore-errors");
+      out.rows_softsign = rows("explore-runs");
+      out.count = document.querySelector("#explore-runs .explorer-count").textContent;
+      var pre = document.createElement("pre");
+      pre.id = "probe-explorers";
+      pre.textContent = JSON.stringify(out);
+      document.body.appendChild(pre);
+    }, 1000);
+  }, 1000);
+});
+</script>
+"""
+#: Every request goes to a proxy that refuses it (port 9, discard), loopback included.
+OFFLINE = ("--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>")
+
+
+def page_requests(netlog: Path) -> list[str]:
+    """The network requests (http, https, ws, ftp) a page made, from Chromium's net log.
+    Chromium's own background requests (its initiator is "not an origin") are left out."""
+    log = json.loads(netlog.read_text())
+    types = {number: name for name, number in log["constants"]["logEventTypes"].items()}
+    return sorted({event["params"]["url"] for event in log["events"]
+                   if types.get(event["type"]) == "URL_REQUEST_START_JOB"
+                   and event["params"].get("initiator") != "not an origin"
+                   and re.match(r"(https?|wss?|ftp):", event["params"].get("url", ""))})
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(),
+                    reason="needs Chromium at /usr/bin/chromium (apt-get install chromium)")
+def test_explorer_filters_change_what_is_shown_offline(report, inputs, tmp_path):
+    probe = tmp_path / "explorers.html"
+    probe.write_text(report.read_text(encoding="utf-8").replace(
+        "</body>", EXPLORER_PROBE + "</body>"), encoding="utf-8")
+    netlog = tmp_path / "net.json"
+    result = chromium(tmp_path, *OFFLINE, f"--log-net-log={netlog}",
+                      "--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    match = re.search(r'<pre id="probe-explorers">(.*?)</pre>', result.stdout, re.S)
+    assert match, "the probe did not run: Plotly or the explorers failed offline?"
+    shown = json.loads(match.group(1))
+    curves = protocol_curves(inputs["tables_dir"]).drop_duplicates(["run", "member"])
+    runs = read(inputs["tables_dir"], "runs")
+    assert shown["curves"] == len(curves) > 0  # the page opens on Shapeset, the only dataset
+    assert shown["curves_normalized"] == (curves["initializer"] == "normalized").sum() > 0
+    assert shown["rows"] == len(runs)
+    softsign = (runs["activation"] == "softsign").sum()
+    assert 0 < shown["rows_softsign"] == softsign < len(runs)
+    assert shown["count"] == f"{softsign} of {len(runs)} networks shown"
+    assert page_requests(netlog) == []
+
+    # The net log does see a page's requests: the same page with one remote image.
+    remote = tmp_path / "remote.html"
+    remote.write_text(probe.read_text(encoding="utf-8").replace(
+        "</body>", '<img src="http://example.invalid/x.png" alt=""></body>'), encoding="utf-8")
+    chromium(tmp_path, *OFFLINE, f"--log-net-log={netlog}", "--virtual-time-budget=5000",
+             "--dump-dom", remote.as_uri())
+    assert page_requests(netlog) == ["http://example.invalid/x.png"]

@@ -12,7 +12,9 @@ rebuilding from the same inputs gives the same bytes.
 
 The sections' contents come from one module each: `figures` (every figure in the section its
 spec names), `table1`, `claims` (the ledger), `tricks`, `runs` and `expected` (the networks
-trained, diverged and missing; the settings), `provenance`.
+trained, diverged and missing; the settings), `provenance`, and `explore`: the interactive
+error curves and table of all networks (`interactive`: Plotly, its JavaScript inlined once,
+so the page still opens offline; the static figures stay for print).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from trainability.analysis.table1 import BOLD_ALPHA
 from trainability.atomic import write_text
 from trainability.report.claims import claim_refs, load_claims
 from trainability.report.expected import load_plan, runs_context, settings_context
+from trainability.report.explore import report_explorers
 from trainability.report.figures import collect_figures
 from trainability.report.format import VERDICTS
+from trainability.report.interactive import plotly_js
 from trainability.report.provenance import provenance_context
 from trainability.report.runs import depth_table, load_runs
 from trainability.report.table1 import TABLE1_CLAIMS, load_table1
@@ -79,6 +83,9 @@ def build_report(out_html: str | Path, tables_dir: str | Path | None,
     table1["alpha"] = BOLD_ALPHA
     table1["claims"] = claim_refs(TABLE1_CLAIMS, by_id)
     runs = load_runs(tables_dir)
+    explorers = report_explorers(runs, tables_dir)
+    interactive = bool(explorers["errors"]["figure"] or explorers["tricks"]["figure"]
+                       or not runs.empty)
     tally = {v: sum(c["badge"]["text"].strip().lower() == v for c in claims)
              for v in VERDICTS}
     context = {
@@ -95,6 +102,8 @@ def build_report(out_html: str | Path, tables_dir: str | Path | None,
         "runs": runs_context(runs, plan),
         "settings": settings_context(plan),
         "provenance": provenance_context(runs, tables_dir, benchmarks_dir),
+        "explore": explorers,
+        "plotly_js": plotly_js() if interactive else None,
     }
     html = _environment().get_template("report.html.j2").render(**context)
     write_text(out_html, html)
