@@ -9,7 +9,8 @@
 Importing this module registers the whole ledger: the paper's claims by section
 (`paper_saturation` P1-P3, `paper_gradients` P4-P9, `paper_errors` P10-P12) and the
 practitioners' claims by theme (`practitioner_activations`, `practitioner_remedies`,
-`practitioner_gradients`, `practitioner_overfitting`: S1-S14). How a claim is registered and
+`practitioner_gradients`, `practitioner_overfitting`: S1-S14) and the signal-propagation
+theory's (`signal_claims`: T1-T5). How a claim is registered and
 judged is `trainability.analysis.ledger`; a new claim module is imported below.
 """
 
@@ -27,6 +28,7 @@ from trainability.analysis import (  # noqa: F401  (each registers its claims)
     practitioner_gradients,
     practitioner_overfitting,
     practitioner_remedies,
+    signal_claims,
 )
 from trainability.analysis.common import jsonable
 from trainability.analysis.ledger import (

@@ -7,7 +7,8 @@
 A figure is one function plus its spec (`registry.figure`, a decorator next to the function:
 section, title, caption, claim), in the module of its report section: `shapeset` (Fig. 1),
 `saturation` (Figs. 2-4), `gradients` (Figs. 5-10, the layer Jacobians), `errors` (Figs. 11,
-12, the depth sweep), `tricks_depth`, `tricks_activations` and `toys` (the trick axis).
+12, the depth sweep), `tricks_depth`, `tricks_activations` and `toys` (the trick axis),
+`signal` (signal propagation: the theory beside measurement).
 Shared pieces: `registry` (`FIGURES`, rendering), `style` (layer palette, rcParams, `savefig`,
 the time axis), `labels` (names, colours and orders from the registries), `panels` (layout
 pieces several figures share). `python -m trainability.figures TABLES OUT [NAMES]` renders
@@ -33,8 +34,9 @@ from trainability.figures.style import savefig, time_axis
 # isort: off
 from trainability.figures import shapeset, saturation, gradients, errors
 from trainability.figures import tricks_depth, tricks_activations, toys
+from trainability.figures import signal
 # isort: on
 
 __all__ = ["FIGURES", "FigureSpec", "MissingData", "errors", "figure", "figures_in",
            "gradients", "render_figure", "render_figures", "saturation", "savefig", "shapeset",
-           "time_axis", "toys", "tricks_activations", "tricks_depth"]
+           "signal", "time_axis", "toys", "tricks_activations", "tricks_depth"]

@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-#: Whose claim a figure's `claim` is: the paper's (Glorot & Bengio) or the practitioners'.
-CLAIM_SOURCES = ("paper", "practice")
+#: Whose claim a figure's `claim` is: the paper's (Glorot & Bengio), the practitioners', or
+#: the signal-propagation theory's (mean field, dynamical isometry: claims T1-T5).
+CLAIM_SOURCES = ("paper", "practice", "theory")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from trainability.figures import FIGURES, FigureSpec, figures_in
 from trainability.report.claims import claim_refs
 
 #: How a figure's claim is introduced, by FigureSpec.claim_source.
-CLAIM_SOURCES = {"paper": "The paper", "practice": "The practitioners' claim"}
+CLAIM_SOURCES = {"paper": "The paper", "practice": "The practitioners' claim",
+                 "theory": "The theory's claim"}
 MIME = {".png": "image/png", ".svg": "image/svg+xml"}
 
 

@@ -1,0 +1,105 @@
+"""Trainability over the order-to-chaos phase diagram: measured training error beside the
+mean field's depth scales (Schoenholz, Gilmer, Ganguli & Sohl-Dickstein 2017, "Deep
+Information Propagation", Sec. 5 and Fig. 5).
+
+The studies `signal_phase` and `signal_relu_edge` (config.yaml) train deep narrow nets whose
+weights are N(0, sigma_w^2 / fan_in) and biases N(0, sigma_b^2) (the initializer spec
+`gaussian:sw2=<sigma_w^2>,sb2=<sigma_b^2>`) for a fixed budget. Schoenholz et al. find that
+a network trains only if its depth is at most a few correlation depth scales xi_c (their
+Fig. 5: about 6 xi_c, `XI_MULTIPLE`); xi_c diverges on the order-to-chaos boundary chi_1 = 1
+(tanh at sigma_b = 0: sigma_w^2 = 1; ReLU: sigma_w^2 = 2).
+
+A network "trains" when its final training error is below `TRAINED_FRACTION` of its
+dataset's majority-class error (the practitioners' claims' measure,
+trainability.analysis.practitioner).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from trainability.analysis.mean_field import critical_sw2, signal_propagation, supported
+from trainability.analysis.practitioner import TRAINED_FRACTION, chance_error, networks
+from trainability.lazy import lazy_import
+from trainability.nets.initializers import INITIALIZERS
+
+np = lazy_import("numpy")
+pd = lazy_import("pandas")
+stats = lazy_import("scipy.stats")
+
+#: The budget the phase-diagram studies train under (config.yaml: presets.*.budgets.signal).
+BUDGET = "signal"
+#: Schoenholz et al. (2017): networks train up to about this many correlation depth scales.
+XI_MULTIPLE = 6.0
+#: Significance of the depth-scale test (claim T2).
+ALPHA = 0.05
+
+
+@functools.lru_cache(maxsize=256)
+def sigmas(initializer: str, width: int) -> tuple[float, float]:
+    """(sigma_w^2, sigma_b^2) of an initializer spec for a width x width layer: sigma_w^2 =
+    fan_in Var[W], sigma_b^2 its bias variance."""
+    init = INITIALIZERS.build(initializer)
+    return width * init.variance(width, width), init.bias_variance
+
+
+@functools.lru_cache(maxsize=256)
+def _theory(activation: str, sw2: float, sb2: float) -> tuple[float, float, float]:
+    row = signal_propagation(activation, sw2, sb2).iloc[0]
+    return float(row["chi1"]), float(row["xi_c"]), float(row["q_star"])
+
+
+def phase_points(tables, budget: str = BUDGET):
+    """One row per trained network of `budget` (plain SGD, activations the mean field
+    predicts, Gaussian weights): its sigma_w^2, sigma_b^2, depth, training and test error
+    (%), whether it trained, and the theory's chi_1, xi_c, q* and whether its depth is within
+    XI_MULTIPLE xi_c. Empty when the studies did not run."""
+    runs = networks(tables)
+    runs = runs[(runs["budget"] == budget) & (runs["trick"] == "none")]
+    runs = runs[[supported(a) is None for a in runs["activation"]]]
+    if len(runs) == 0:
+        return pd.DataFrame(columns=["dataset", "activation", "initializer", "sw2", "sb2",
+                                     "depth", "width", "lr", "train_error", "error", "trained",
+                                     "chi1", "xi_c", "q_star", "within"])
+    rows = runs[["dataset", "activation", "initializer", "depth", "width", "lr", "train_error",
+                 "error", "diverged"]].copy()
+    pairs = [sigmas(i, int(w)) for i, w in zip(rows["initializer"], rows["width"], strict=True)]
+    rows["sw2"] = [p[0] for p in pairs]
+    rows["sb2"] = [p[1] for p in pairs]
+    theory = [_theory(a, round(sw2, 12), round(sb2, 12)) for a, sw2, sb2
+              in zip(rows["activation"], rows["sw2"], rows["sb2"], strict=True)]
+    rows["chi1"], rows["xi_c"], rows["q_star"] = (np.array([t[i] for t in theory])
+                                                  for i in range(3))
+    chance = np.array([chance_error(d) * 100.0 for d in rows["dataset"]])
+    rows["trained"] = (rows["train_error"].to_numpy(dtype=float) < TRAINED_FRACTION * chance)
+    rows["within"] = rows["depth"].to_numpy(dtype=float) <= XI_MULTIPLE * rows["xi_c"]
+    return rows.sort_values(["activation", "sb2", "sw2", "depth"]).reset_index(drop=True)
+
+
+def boundary(activation: str, sb2_values, sw2_grid):
+    """The theory's lines for the diagram: per sigma_b^2, XI_MULTIPLE xi_c over the
+    sigma_w^2 grid (columns activation, sb2, sw2, xi_c, depth_limit) and, separately, the
+    critical sigma_w^2 (chi_1 = 1) of each sigma_b^2: (lines, {sb2: critical sigma_w^2})."""
+    frames = []
+    for sb2 in sb2_values:
+        frame = signal_propagation(activation, np.asarray(sw2_grid, dtype=float), sb2)
+        frames.append(pd.DataFrame({"activation": activation, "sb2": sb2, "sw2": frame["sw2"],
+                                    "xi_c": frame["xi_c"],
+                                    "depth_limit": XI_MULTIPLE * frame["xi_c"]}))
+    critical = dict(zip(sb2_values, critical_sw2(activation, list(sb2_values)), strict=True))
+    return pd.concat(frames, ignore_index=True), critical
+
+
+def depth_scale_test(points) -> dict:
+    """Do networks within XI_MULTIPLE xi_c train more often than those beyond? Fisher's
+    exact test, one-sided, on the 2 x 2 table (within, beyond) x (trained, not)."""
+    within, beyond = points[points["within"]], points[~points["within"]]
+    table = [[int(within["trained"].sum()), int((~within["trained"]).sum())],
+             [int(beyond["trained"].sum()), int((~beyond["trained"]).sum())]]
+    result = {"table": table, "n_within": len(within), "n_beyond": len(beyond),
+              "trained_within": float(within["trained"].mean()) if len(within) else np.nan,
+              "trained_beyond": float(beyond["trained"].mean()) if len(beyond) else np.nan,
+              "p": np.nan}
+    if len(within) and len(beyond):
+        result["p"] = float(stats.fisher_exact(table, alternative="greater").pvalue)
+    return result
