@@ -36,7 +36,9 @@ from trainability.figures.style import layer_color, time_axis
 
 #: The paper's figures (the trick axis has its own tests: tests/test_trick_figures.py).
 TRICK_FIGURES = figures_in("tricks")
-PAPER_FIGURES = [name for name in FIGURES if name not in TRICK_FIGURES]
+#: Drawn from the theory and networks at init (tests/test_signal.py renders them, small).
+SIGNAL_FIGURES = figures_in("signal")
+PAPER_FIGURES = [name for name in FIGURES if name not in TRICK_FIGURES + SIGNAL_FIGURES]
 
 UPDATES = 40_000  # two "epochs" of 20k updates
 MONITOR = (0, 10_000, 20_000, 30_000, 40_000)
@@ -150,7 +152,8 @@ def tables_dir(tmp_path_factory, tables) -> Path:
 
 @pytest.fixture(scope="module")
 def rendered(tables_dir, tmp_path_factory) -> dict:
-    return render_figures(tables_dir, tmp_path_factory.mktemp("figures"))
+    return render_figures(tables_dir, tmp_path_factory.mktemp("figures"),
+                          [name for name in FIGURES if name not in SIGNAL_FIGURES])
 
 
 # ---- rendering --------------------------------------------------------------------------------
@@ -167,9 +170,12 @@ def test_every_figure_renders_png_and_svg(rendered, name):
 
 
 def test_registry_specs_are_complete():
-    ledger = {f"P{i}" for i in range(1, 13)} | {f"S{i}" for i in range(1, 15)}
+    ledger = ({f"P{i}" for i in range(1, 13)} | {f"S{i}" for i in range(1, 15)}
+              | {f"T{i}" for i in range(1, 6)})
     assert set(FIGURES) == {*(f"fig{i}" for i in range(1, 13)), "jacobian", "depth",
-                            *TRICK_FIGURES}
+                            *TRICK_FIGURES, *SIGNAL_FIGURES}
+    assert set(SIGNAL_FIGURES) >= {"signal_variance", "signal_gradients", "jacobian_spectra",
+                                   "phase_diagram"}
     for name, spec in FIGURES.items():
         assert spec.name == name and spec.caption.endswith(".") and spec.claim
         assert set(spec.claim_ids) <= ledger

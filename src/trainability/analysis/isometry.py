@@ -71,11 +71,18 @@ def setups() -> tuple[Setup, ...]:
     )
 
 
-@functools.lru_cache(maxsize=2)
-def spectra(depths: tuple[int, ...] = DEPTHS, width: int = WIDTH, nets: int = NETS,
-            seed: int = SEED):
+def spectra(depths: tuple[int, ...] | None = None, width: int | None = None,
+            nets: int | None = None, seed: int | None = None):
     """Sampled squared singular values: one row per (setup, depth, lambda), columns label,
-    activation, initializer, role, weights, depth, lambda (NETS x width values each)."""
+    activation, initializer, role, weights, depth, lambda (nets x width values each).
+    Arguments default to the module's DEPTHS, WIDTH, NETS and SEED (read at call time);
+    computed once per process and arguments."""
+    return _spectra(tuple(depths or DEPTHS), width or WIDTH, nets or NETS,
+                    SEED if seed is None else seed).copy()
+
+
+@functools.lru_cache(maxsize=2)
+def _spectra(depths: tuple[int, ...], width: int, nets: int, seed: int):
     frames = []
     for setup in setups():
         for depth in depths:
@@ -88,9 +95,11 @@ def spectra(depths: tuple[int, ...] = DEPTHS, width: int = WIDTH, nets: int = NE
     return pd.concat(frames, ignore_index=True)
 
 
-def summary(spectra_frame, width: int = WIDTH):
+def summary(spectra_frame, width: int | None = None):
     """Per (setup, depth): sampled mean and variance of lambda, the free-probability
-    prediction of both, and the share of lambda within a factor BAND of 1."""
+    prediction of both (for `width`, default WIDTH), and the share of lambda within a factor
+    BAND of 1."""
+    width = width or WIDTH
     rows = []
     for (label, depth), group in spectra_frame.groupby(["label", "depth"], sort=False):
         first = group.iloc[0]

@@ -100,12 +100,19 @@ def measure(activation: str, initializers: Sequence[str], width: int, depth: int
     return pd.DataFrame(rows, columns=["initializer", "layer", "quantity", "stat", "measured"])
 
 
-@functools.lru_cache(maxsize=4)
-def at_init(width: int = WIDTH, depth: int = DEPTH, examples: int = EXAMPLES,
-            seed: int = SEED):
+def at_init(width: int | None = None, depth: int | None = None,
+            examples: int | None = None, seed: int | None = None):
     """Measured and predicted per-layer statistics at init for every activation x every
     initializer (columns `COLUMNS`; the predictions are NaN where a theory says nothing, and
-    `no_prediction` names why for activations the mean field cannot predict)."""
+    `no_prediction` names why for activations the mean field cannot predict). Arguments
+    default to the module's WIDTH, DEPTH, EXAMPLES and SEED (read at call time). Computed
+    once per process and arguments."""
+    return _at_init(width or WIDTH, depth or DEPTH, examples or EXAMPLES,
+                    SEED if seed is None else seed).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _at_init(width: int, depth: int, examples: int, seed: int):
     x, y = inputs(examples, seed)
     second_moment = input_moments(x)
     inits = default_spellings(INITIALIZERS)

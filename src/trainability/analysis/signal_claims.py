@@ -54,8 +54,8 @@ def _variance_errors(table, theory: str = "mean_field"):
              f"{NETWORK_SHARE:.0%} of the networks are within {VARIANCE_TOLERANCE:.0%} for "
              f"both quantities; not supported otherwise. The evidence names the families "
              f"outside."))
-def _t1(tables, width: int = signal_at_init.WIDTH, depth: int = signal_at_init.DEPTH
-        ) -> Finding:
+def _t1(tables, width: int | None = None, depth: int | None = None) -> Finding:
+    width, depth = width or signal_at_init.WIDTH, depth or signal_at_init.DEPTH
     errors = _variance_errors(signal_at_init.at_init(width, depth))
     within = errors <= VARIANCE_TOLERANCE
     share = within.groupby("quantity").mean()

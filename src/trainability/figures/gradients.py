@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from trainability.analysis import cost_surface as cs
+from trainability.analysis import signal_at_init
 from trainability.analysis.selection import (
     PAPER_JACOBIAN,
     Config,
@@ -32,6 +33,10 @@ from trainability.figures.style import layer_color, layer_label, new_figure, sty
 from trainability.lazy import lazy_import
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 np = lazy_import("numpy")
@@ -39,6 +44,34 @@ mfigure = lazy_import("matplotlib.figure")
 mlines = lazy_import("matplotlib.lines")
 
 SECTION = "gradients"
+#: Figs. 6-8's overlays: how each theory's predicted +-1 std is drawn on the histograms.
+THEORY_STYLES = {"mean_field": ("-", "mean field"), "linear": (":", "linear regime (eq. 5-6)")}
+
+
+def spread_overlay(tables: Tables, quantity: str) -> Callable[[Axes, pd.Series], None]:
+    """Draw, per layer in its colour, the predicted +-1 std of `quantity` at init
+    (trainability.analysis.signal_at_init.predicted_spread) as short ticks along the top of
+    the panel; a note says when no prediction applies."""
+
+    def draw(ax: Axes, net: pd.Series) -> None:
+        spread = signal_at_init.predicted_spread(tables, net, quantity)
+        if spread is None:
+            ax.text(0.99, 0.95, "no prediction for these inputs", fontsize=6, ha="right",
+                    va="top", transform=ax.transAxes)
+            return
+        top = ax.get_ylim()[1]
+        for row in spread.itertuples():
+            for theory, (style, label) in THEORY_STYLES.items():
+                std = getattr(row, theory)
+                if not np.isfinite(std):
+                    continue
+                height = top * (1.0 - 0.04 * row.layer)
+                ax.hlines(height, -std, std, colors=layer_color(int(row.layer)),
+                          linestyles=style, linewidth=1.0,
+                          label=f"predicted ±1 std: {label}")
+        ax.set_ylim(top=top)
+
+    return draw
 #: The standard and the normalized initialization, tanh depth 5: the paper's comparison.
 TANH_INITS = [Config("tanh", "standard", 5), Config("tanh", "normalized", 5)]
 
@@ -91,7 +124,8 @@ def fig6(tables: Tables) -> Figure:
     """Activation histograms at initialization, tanh depth 5: standard (top) vs normalized
     (bottom) init."""
     return histogram_figure(tables, TANH_INITS, "activation", 0, "activation value",
-                            "at initialization")
+                            "at initialization; bars: predicted ±1 std",
+                            overlay=spread_overlay(tables, "activation"))
 
 
 @figure("fig7", section=SECTION,
@@ -107,7 +141,9 @@ def fig7(tables: Tables) -> Figure:
     standard (top) vs normalized (bottom) init."""
     return histogram_figure(
         tables, TANH_INITS, "backprop_grad", 0,
-        "back-propagated gradient $\\partial$Cost/$\\partial s$ (nats)", "at initialization")
+        "back-propagated gradient $\\partial$Cost/$\\partial s$ (nats)",
+        "at initialization; bars: predicted ±1 std",
+        overlay=spread_overlay(tables, "backprop_grad"))
 
 
 @figure("fig8", section=SECTION,
@@ -123,7 +159,8 @@ def fig8(tables: Tables) -> Figure:
     vs normalized (bottom) init."""
     return histogram_figure(tables, TANH_INITS, "weight_grad", 0,
                             "weight gradient $\\partial$Cost/$\\partial W$ (nats)",
-                            "at initialization")
+                            "at initialization; bars: predicted ±1 std",
+                            overlay=spread_overlay(tables, "weight_grad"))
 
 
 @figure("jacobian", section=SECTION, title="Layer-Jacobian singular values",

@@ -6,7 +6,7 @@ Only drawing: what is drawn comes from `trainability.analysis.selection`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from trainability.analysis.selection import (
@@ -138,14 +138,17 @@ def histogram_panel(ax: Axes, rows: pd.DataFrame) -> None:
 
 
 def histogram_figure(tables: Tables, configs: Sequence[Config], quantity: str,
-                     update: int | None, xlabel: str, when: str) -> Figure:
+                     update: int | None, xlabel: str, when: str,
+                     overlay: Callable[[Axes, pd.Series], None] | None = None) -> Figure:
     """One panel of per-layer histograms of `quantity` at `update` (None: the end of
-    training) per configuration, stacked."""
+    training) per configuration, stacked; `overlay(ax, net)` draws on each panel after."""
     nets = [select_network(tables, c) for c in configs]
     panels = [histogram_rows(tables, net, quantity, update) for net in nets]
     fig, axes = new_figure(len(nets), 1, panel=(4.6, 2.4), sharex=True)
     for ax, net, (at, rows) in zip(axes, nets, panels, strict=True):
         histogram_panel(ax, rows)
+        if overlay is not None:
+            overlay(ax, net)
         ax.set_title(net_title(net, "" if update is not None else f" (update {at:,})"))
         ax.set_xlim(rows["bin_left"].min(), rows["bin_right"].max())
     axes[-1].set_xlabel(xlabel)
