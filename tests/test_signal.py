@@ -205,3 +205,36 @@ def test_phase_diagram_figure_draws_fabricated_points(tmp_path):
     offsets = ax.collections[0].get_offsets()
     assert len(offsets) == 8
     assert any("χ1 = 1" in str(line.get_label()) for line in ax.lines)
+
+
+# ---- residual scaling (T4) ---------------------------------------------------------------------
+def _residual_tables(fixup_trains: bool = True, unscaled_trains: bool = False):
+    base = _phase_tables()["runs"].iloc[0].to_dict()
+    rows = []
+    outcomes = {"none": False, "residual:block=2": unscaled_trains,
+                "residual:block=2+fixup": fixup_trains, "residual:block=2+rezero": True}
+    for member, (trick, depth) in enumerate((t, d) for t in outcomes for d in (50, 100)):
+        error = 0.1 if outcomes[trick] else 0.85
+        rows.append({**base, "member": member, "depth": depth, "trick": trick,
+                     "activation": "relu", "initializer": "he_normal",
+                     "run": f"shapeset-d{depth}-w128-signal-sweep",
+                     "final_train_error": error, "final_test_error": error})
+    return {"runs": pd.DataFrame(rows)}
+
+
+@pytest.mark.parametrize(("fixup", "unscaled", "expected"), [
+    (True, False, SUPPORTED), (False, False, NOT_SUPPORTED), (True, True, INCONCLUSIVE)])
+def test_t4_needs_fixup_and_rezero_to_train_where_the_unscaled_skip_does_not(
+        fixup, unscaled, expected):
+    (verdict,) = evaluate_claims(_residual_tables(fixup, unscaled), ids=["T4"], strict=True)
+    assert verdict.verdict == expected, verdict.evidence
+    (absent,) = evaluate_claims(_phase_tables(), ids=["T4"], strict=True)
+    assert absent.verdict == INCONCLUSIVE
+
+
+def test_residual_scaling_figure_has_a_panel_per_depth():
+    from trainability.figures.signal import residual_scaling
+
+    fig = residual_scaling(_residual_tables())
+    panels = [ax for ax in fig.axes if ax.patches]
+    assert len(panels) == 2 and all(len(ax.patches) == 4 for ax in panels)

@@ -9,8 +9,8 @@ Dauphin & Ma 2019, "Fixup initialization"; Bachlechner et al. 2020, "ReZero is a
 need"). The equations are in trainability.analysis.mean_field and jacobian_spectrum.
 
 T1, T3 and T5's theory need no training: their measurements are drawn here, at init, with
-the suite's own networks (trainability.analysis.signal_at_init, isometry). T2 and T5 read
-the aggregated tables.
+the suite's own networks (trainability.analysis.signal_at_init, isometry). T2, T4 and T5
+read the aggregated tables.
 """
 
 from __future__ import annotations
@@ -184,3 +184,59 @@ def _jacobian_errors(tables):
         ratio = rows / predicted.reindex(rows.index)
         errors[key] = float((ratio - 1).abs().median())
     return pd.Series(errors, dtype=float)
+
+
+#: T4: the residual-scaling arms and the unscaled skips they are compared with (all on
+#: two-layer branches, trainability.tricks.units.residual), at depths >= T4_MIN_DEPTH.
+T4_SCALED = ("residual:block=2+fixup", "residual:block=2+rezero")
+T4_UNSCALED = ("residual:block=2",)
+T4_MIN_DEPTH = 50
+
+
+def residual_outcomes(tables, budget: str = phase_diagram.BUDGET):
+    """The residual-scaling study's networks (budget `budget`, depth >= T4_MIN_DEPTH): one
+    row per (dataset, activation, initializer, depth, trick) with its training error (%),
+    whether it diverged and whether it trained (practitioners' measure)."""
+    from trainability.analysis.practitioner import TRAINED_FRACTION, chance_error
+
+    runs = networks(tables)
+    runs = runs[(runs["budget"] == budget) & (runs["depth"] >= T4_MIN_DEPTH)
+                & runs["trick"].isin([*T4_SCALED, *T4_UNSCALED, "none"])]
+    chance = np.array([chance_error(d) * 100.0 for d in runs["dataset"]])
+    runs = runs.assign(trained=runs["train_error"].to_numpy(dtype=float)
+                       < TRAINED_FRACTION * chance)
+    return runs[["dataset", "activation", "initializer", "depth", "width", "trick", "lr",
+                 "train_error", "error", "diverged", "trained"]].reset_index(drop=True)
+
+
+@claim("T4", "Fixup and ReZero residual nets train at depth >= 50 where the unscaled skip "
+       "does not (Zhang, Dauphin & Ma 2019; Bachlechner et al. 2020; SkipInit: De & Smith "
+       "2020)",
+       rule=(f"The residual-scaling study (budget {phase_diagram.BUDGET!r}, ReLU, He init, "
+             f"two-layer branches, depths >= {T4_MIN_DEPTH}), each network at its selected "
+             f"rate. A network trains when its final training error is below the "
+             f"practitioners' trained fraction of the majority-class error. Supported if every "
+             f"{' and '.join(T4_SCALED)} network trains and every {' and '.join(T4_UNSCALED)} "
+             f"network of the same depths does not; not supported if a Fixup or ReZero network "
+             f"does not train; inconclusive when the unscaled skip trains too (nothing to "
+             f"rescue) or a side is missing."))
+def _t4(tables, budget: str = phase_diagram.BUDGET) -> Finding:
+    outcomes = residual_outcomes(tables, budget)
+    scaled = outcomes[outcomes["trick"].isin(T4_SCALED)]
+    unscaled = outcomes[outcomes["trick"].isin(T4_UNSCALED)]
+    if len(scaled) == 0 or len(unscaled) == 0:
+        return INCONCLUSIVE, (f"no residual-scaling networks at depth >= {T4_MIN_DEPTH} of "
+                              f"budget {budget!r}: run the signal_residual study"), {}
+    per = outcomes.groupby(["trick", "depth"])[["trained", "diverged"]].mean()
+    numbers = {"trained": {f"{t} d{d}": float(v) for (t, d), v in per["trained"].items()},
+               "diverged": {f"{t} d{d}": float(v) for (t, d), v in per["diverged"].items()},
+               "train_error": {f"{r.trick} d{r.depth}": float(r.train_error)
+                               for r in outcomes.itertuples()}}
+    evidence = "; ".join(f"{r.trick} at depth {r.depth}: "
+                         + ("diverged" if r.diverged else f"training error {r.train_error:.1f}%")
+                         for r in outcomes.sort_values(["depth", "trick"]).itertuples())
+    if not scaled["trained"].all():
+        return NOT_SUPPORTED, evidence, numbers
+    if unscaled["trained"].any():
+        return INCONCLUSIVE, evidence + " (the unscaled skip trains too)", numbers
+    return SUPPORTED, evidence, numbers

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trainability.analysis import isometry, phase_diagram, signal_at_init
+from trainability.analysis import isometry, phase_diagram, signal_at_init, signal_claims
 from trainability.analysis.jacobian_spectrum import fuss_catalan_cdf
 from trainability.analysis.selection import MissingData, Tables
 from trainability.figures.labels import activation_label
@@ -194,4 +194,37 @@ def phase_diagram_figure(tables: Tables) -> Figure:
     width = int(points["width"].iloc[0])
     suptitle(fig, f"Width {width}; white edge: trained (training error < "
                   f"{phase_diagram.TRAINED_FRACTION:g} × majority-class error)")
+    return fig
+
+
+@figure("residual_scaling", section=SECTION, title="Residual scaling at depth",
+        caption="Training error after the signal budget of deep ReLU nets (He init) with "
+                "two-layer residual branches: unscaled, scaled by 1/√L, Fixup and ReZero, "
+                "beside the plain net; one panel per depth, each network at its selected "
+                "rate; ✕: diverged.",
+        claim="Fixup and ReZero train very deep residual nets without normalization where the "
+              "unscaled skip does not.",
+        claim_ids=("T4",), claim_source="theory")
+@styled
+def residual_scaling(tables: Tables) -> Figure:
+    """Training error per residual arm (bars), one panel per depth >= T4_MIN_DEPTH."""
+    outcomes = signal_claims.residual_outcomes(tables)
+    if len(outcomes) == 0:
+        raise MissingData("needs the signal_residual study's networks")
+    depths = sorted(outcomes["depth"].unique())
+    fig, axes = new_figure(1, len(depths), panel=(4.0, 3.0), sharey=True)
+    for ax, depth in zip(axes, depths, strict=True):
+        rows = outcomes[outcomes["depth"] == depth].sort_values("trick")
+        labels = list(rows["trick"])
+        ax.bar(range(len(rows)), rows["train_error"], color=[
+            fallback_color(t) for t in labels])
+        for i, row in enumerate(rows.itertuples()):
+            if row.diverged:
+                ax.text(i, row.train_error, "✕", ha="center", va="bottom", fontsize=10)
+        ax.set_xticks(range(len(rows)), labels, rotation=35, ha="right", fontsize=7)
+        ax.set_title(f"depth {depth}", fontsize=9)
+    axes[0].set_ylabel("training error (%)")
+    first = outcomes.iloc[0]
+    suptitle(fig, f"{activation_label(str(first['activation']))}, {first['initializer']}, "
+                  f"width {int(first['width'])}")
     return fig
