@@ -60,19 +60,21 @@ class WeightNormHooks(TrickHooks):
 
 # ---- the built-in units ------------------------------------------------------------------------
 BUILT_IN = ("batchnorm", "residual", "clip_norm", "clip_value", "dropout", "l2", "l1",
-            "momentum", "adagrad", "rmsprop", "adam", "early_stopping", "pretrain_dae")
+            "momentum", "adagrad", "rmsprop", "adam", "early_stopping", "pretrain_dae",
+            "fixup", "rezero")
 
 
 def test_built_in_tricks_keep_their_registration_spelling_and_figure_order():
     assert tuple(TRICKS.registered()[:len(BUILT_IN)]) == BUILT_IN
     assert [n for n in figure_order() if n in BUILT_IN] == [
-        "batchnorm", "residual", "clip_norm", "clip_value", "momentum", "adagrad", "rmsprop",
-        "adam", "dropout", "l2", "l1", "early_stopping", "pretrain_dae"]
+        "batchnorm", "residual", "fixup", "rezero", "clip_norm", "clip_value", "momentum",
+        "adagrad", "rmsprop", "adam", "dropout", "l2", "l1", "early_stopping", "pretrain_dae"]
     spellings = {
         "adam+clip_norm:1.0": "clip_norm:1+adam",
         "momentum+l2:0.001": "l2:0.001+momentum:0.9",
         "adagrad+clip_value:0.1": "clip_value:0.1+adagrad",
         "batchnorm:before+residual": "batchnorm+residual",
+        "fixup+residual:block=2": "residual:block=2+fixup",
         "rmsprop+batchnorm:after": "batchnorm:after+rmsprop",
         "early_stopping:patience=3+dropout": "dropout:0.5+early_stopping:3",
         "pretrain_dae:updates=200": "pretrain_dae:updates=200,noise=0.25,lr=0.01",

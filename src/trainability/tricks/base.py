@@ -12,7 +12,8 @@ A trick has two halves, both defined in its unit file (trainability/tricks/units
 - the *hooks*, a `TrickHooks` subclass built once per bundle by `Trick.hooks(net, members)`
   from the members' specs (None for members without the trick). It declares the trick's
   parameters and buffers and implements the hooks it needs: the weight as the forward pass
-  uses it, transforms before and after the activation, penalty gradients, clipping, what
+  uses it, what a layer's linear map reads, transforms before and after the activation,
+  which layers apply none, the scale of residual branches, penalty gradients, clipping, what
   happens after an update, which members may update, what an evaluation tells it, what it
   does at the end, a phase before training, its checkpoint state.
 
@@ -218,14 +219,35 @@ class TrickHooks:
         """W^layer (K, n_in, n_out) as the forward pass uses it (layers 0..depth)."""
         return w
 
+    def layer_input(self, layer: int, h: torch.Tensor) -> torch.Tensor:
+        """What hidden layer `layer`'s linear map reads, from h (K, B, n_in), the previous
+        layer's output (layers 0..depth-1; the classifier reads the last hidden layer's
+        output, so a trick changes it in `post_activation`). The weights' gradient is taken
+        with what this returns (z^T g), so any differentiable function of h and the trick's
+        parameters keeps the update exact; skips and the monitor's activations still see h."""
+        return h
+
     def pre_activation(self, layer: int, s: torch.Tensor, mode: str) -> torch.Tensor:
         """Transform the activation's input s (K, B, n * pieces) of hidden layer `layer`."""
         return s
+
+    def no_activation(self, layer: int) -> torch.Tensor | None:
+        """(K, 1, 1) bool: members whose hidden layer `layer` applies no activation (u = s:
+        the last layer of a residual branch that ends with a linear map), or None for none.
+        Fixed when the bundle is built; needs an elementwise activation (u and s of one
+        width)."""
+        return None
 
     def post_activation(self, layer: int, u: torch.Tensor, h: torch.Tensor,
                         mode: str) -> torch.Tensor:
         """Transform hidden layer `layer`'s output u (K, B, n); h (K, B, n_in) is its input."""
         return u
+
+    def branch_scale(self, layer: int) -> torch.Tensor | None:
+        """(K, 1, 1): the factor of the residual branch that ends at hidden layer `layer`
+        (1 for members the trick does not scale), or None when it scales none there. Read by
+        the residual unit, which adds the scaled branch to the skip (x + factor * F(x))."""
+        return None
 
     # ---- the update (trainability.tricks.step) ---------------------------------------------
     def penalize(self, grads: list[torch.Tensor], params: list[torch.Tensor]) -> None:

@@ -17,10 +17,14 @@ draw from the global RNG, whereas here each member has its own statistics, its o
 probability and a seeded generator that a checkpoint can save.
 
 Layer l (1..depth) of member k, with the hooks of the tricks in the bundle:
-    a^l = h^{l-1} weight(W^{l-1}) + b^{l-1}        (K, B, width * pieces)   linear output
+    z^l = layer_input(h^{l-1})                      (K, B, n_{l-1})   e.g. Fixup's scalars
+    a^l = z^l weight(W^{l-1}) + b^{l-1}             (K, B, width * pieces)   linear output
     s^l = pre_activation(a^l)                                       e.g. batch norm before
-    u^l = f(s^l)                                    (K, B, width)
+    u^l = f(s^l), or s^l where no_activation        (K, B, width)   (a branch's last layer)
     h^l = post_activation(u^l, h^{l-1})             e.g. batch norm after, skip, dropout
+The classifier reads h^depth. `layer_input` and `no_activation` are dispatched here (the
+other hooks by trainability.tricks.hooks.BundleTricks): the hooks that implement them, and
+the per-layer masks of layers without activation, are found once when the bundle is built.
 Modes: "train" (batch statistics, running statistics pending commit, dropout and RReLU noise
 on), "eval" (running statistics, no noise), "monitor" (batch statistics of the monitor set,
 not committed, no noise: at initialization the running statistics are not yet meaningful).
@@ -31,11 +35,27 @@ from __future__ import annotations
 import torch
 
 from trainability.nets.mlp import BundledMLP, ForwardPass, bundled_linear
-from trainability.tricks.base import member_runs
+from trainability.tricks.base import TrickHooks, member_runs
 from trainability.tricks.hooks import BundleTricks
 from trainability.tricks.spec import TrickSet, check_bundle
 
 MODES = ("train", "eval", "monitor")
+
+
+def _overriding(hooks: list[TrickHooks], method: str) -> list[TrickHooks]:
+    """The hooks whose class implements `method` (TrickHooks' default does nothing)."""
+    return [h for h in hooks if getattr(type(h), method) is not getattr(TrickHooks, method)]
+
+
+def _any_mask(masks: list[torch.Tensor | None]) -> torch.Tensor | None:
+    """The union of (K, 1, 1) bool masks, None where none is given."""
+    given = [m for m in masks if m is not None]
+    if not given:
+        return None
+    union = given[0]
+    for mask in given[1:]:
+        union = union | mask
+    return union
 
 
 class TrickMLP(BundledMLP):
@@ -54,6 +74,8 @@ class TrickMLP(BundledMLP):
         fused: per member, True when its weights are updated in place by rank-B products
             without storing their gradient (every trick of it allows it, Trick.fused_update);
             the others' gradients are stored.
+        no_activation: per hidden layer, (K, 1, 1) bool, the members whose layer applies no
+            activation (u = s: the last layer of a residual branch), or None for none.
     """
 
     def __init__(self, weights, biases, activations, tricks: list[TrickSet] | None = None,
@@ -82,6 +104,10 @@ class TrickMLP(BundledMLP):
                        if self.uses_prelu else [])
         self.tricks = BundleTricks.build(self, tricks)
         self.transforms_weights = self.tricks.transforms_weights
+        self._input_hooks = _overriding(self.tricks.hooks, "layer_input")
+        #: per hidden layer, (K, 1, 1) bool members that apply no activation there, or None
+        self.no_activation = [_any_mask([h.no_activation(layer) for h in self.tricks.hooks])
+                              for layer in range(self.depth)]
         self.transformed: list[torch.Tensor] = []
         self.fused = [t.fused_update for t in tricks]
         self._flatten()
@@ -200,14 +226,19 @@ class TrickMLP(BundledMLP):
         h = x.unsqueeze(0).expand(self.n_members, *x.shape)  # (K, B, n_0), no copy
         inputs, linear, pre, post = [], [], [], []
         for layer in range(self.depth):
-            inputs.append(h)
-            a = self._linear(layer, h, linear_grad)  # (K, B, n * pieces)
+            z = h
+            for hooks in self._input_hooks:
+                z = hooks.layer_input(layer, z)
+            inputs.append(z)
+            a = self._linear(layer, z, linear_grad)  # (K, B, n * pieces)
             linear.append(a)
             s = tricks.pre_activation(layer, a, mode)
             if mode == "monitor" and not s.requires_grad:
                 s.requires_grad_(True)
             pre.append(s)
             u = self._activate(layer, s, mode)  # (K, B, n)
+            if self.no_activation[layer] is not None:
+                u = torch.where(self.no_activation[layer], s, u)
             h = tricks.post_activation(layer, u, h, mode)
             post.append(h)
         logits = self._linear(self.depth, h, linear_grad)  # (K, B, classes)

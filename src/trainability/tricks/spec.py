@@ -3,7 +3,9 @@
 A trick string is "none" or '+'-joined specs, each `name[:args]` (the registry spec syntax):
 
     batchnorm | batchnorm:after       batch norm before (default) or after the activation
-    residual                          identity skips between equal-width hidden layers
+    residual[:block=<m>,scale=<s>]    identity skips around branches of m hidden layers (1: each
+                                      layer; m >= 2: blocks ending with a linear layer), each
+                                      branch times s (a number, or invsqrt: 1/sqrt(#branches))
     clip_norm:<c> | clip_value:<c>    per-member gradient clipping (torch.nn.utils semantics)
     dropout:<p>                       inverted dropout on hidden units (alpha dropout for SELU)
     l2:<lambda> | l1:<lambda>         penalties lambda/2 ||W||^2 (as weight decay), lambda ||W||_1
@@ -13,6 +15,8 @@ A trick string is "none" or '+'-joined specs, each `name[:args]` (the registry s
                                       at the end; stop updating after n evaluations without gain
     pretrain_dae[:updates=<n>,noise=<p>,lr=<r>]
                                       greedy layer-wise denoising auto-encoder pretraining first
+    fixup                             Fixup init and scalars on residual:block=<m>, m >= 2
+    rezero                            a learned gate alpha (0 at init) on each residual branch
 
 Each trick is one unit in trainability/tricks/units/ (see trainability.tricks.base for what a
 unit holds); this module knows none of them by its rules, only through the registry. Nothing
@@ -21,7 +25,7 @@ here loads torch, so planning parses, spells and checks trick strings without it
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 from dataclasses import dataclass
 from functools import reduce
 
@@ -148,35 +152,33 @@ def canonical(text: str) -> str:
     """The one spelling of a trick string, so that equivalent strings are one network.
 
     Parts follow the order in which the tricks are registered (trainability.tricks.units:
-    "adam+clip_norm:1" -> "clip_norm:1+adam"); numbers are always spelled out, in one format
-    ("clip_norm:1.0" -> "clip_norm:1", "momentum" -> "momentum:0.9"), so that a label says
-    its rate or probability; other arguments only where they differ from the default
-    ("batchnorm:before" -> "batchnorm"); one argument is written positionally, several as
-    key=value. Raises ValueError, like parse_trick, for a string that is not a valid trick.
+    "adam+clip_norm:1" -> "clip_norm:1+adam"); each part is spelled from its unit's
+    arguments as the unit normalized them ("residual:block=1" -> "residual"); numbers are
+    always spelled out, in one format ("clip_norm:1.0" -> "clip_norm:1", "momentum" ->
+    "momentum:0.9"), so that a label says its rate or probability; other arguments only
+    where they differ from the default ("batchnorm:before" -> "batchnorm"); the argument of a
+    unit that takes one is written positionally, those of a unit that takes several as
+    key=value ("residual:block=2"). Raises ValueError, like parse_trick, for a string that
+    is not a valid trick.
     """
-    parse_trick(text)
-    if text.strip() == NONE:
+    tricks = parse_trick(text)
+    if tricks.is_plain:
         return NONE
-    order = TRICKS.registered()
-    parts = sorted((parse_spec(part) for part in text.split("+")),
-                   key=lambda spec: order.index(spec.name))
-    return "+".join(_spelling(spec) for spec in parts)
+    return "+".join(_spelling(unit) for unit in tricks.units)
 
 
-def _spelling(spec) -> str:
-    """One trick spec's canonical spelling (see `canonical`): its unit's signature says
-    the argument names and defaults."""
-    signature = inspect.signature(TRICKS.factory(spec.name))
-    bound = signature.bind(*spec.args, **dict(spec.kwargs))
-    bound.apply_defaults()
+def _spelling(unit: Trick) -> str:
+    """One parsed unit's canonical spelling (see `canonical`): its dataclass fields are the
+    argument names, defaults and (normalized) values."""
+    fields = dataclasses.fields(unit)
     shown = {}
-    for name, value in bound.arguments.items():
-        default = signature.parameters[name].default
+    for field in fields:
+        value = getattr(unit, field.name)
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        if value is not None and (number or value != default):
-            shown[name] = value
+        if value is not None and (number or value != field.default):
+            shown[field.name] = value
     if not shown:
-        return spec.name
-    if len(shown) == 1:
-        return f"{spec.name}:{format_value(next(iter(shown.values())))}"
-    return f"{spec.name}:" + ",".join(f"{k}={format_value(v)}" for k, v in shown.items())
+        return unit.name
+    if len(fields) == 1:
+        return f"{unit.name}:{format_value(next(iter(shown.values())))}"
+    return f"{unit.name}:" + ",".join(f"{k}={format_value(v)}" for k, v in shown.items())

@@ -12,7 +12,7 @@ import importlib
 
 #: Unit modules, in registration order.
 UNITS = ("batchnorm", "residual", "clipping", "dropout", "penalties", "optimizers",
-         "early_stopping", "pretrain_dae")
+         "early_stopping", "pretrain_dae", "fixup", "rezero")
 
 for _unit in UNITS:
     importlib.import_module(f"{__name__}.{_unit}")
