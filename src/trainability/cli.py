@@ -12,6 +12,7 @@
     trainability figure NAME --out PREFIX        one figure (.png, .svg)
     trainability table1 / claims / report        Table 1, the claims ledger, the report
     trainability export tensorboard TABLES OUT   one TensorBoard run per network
+    trainability compare RUN_A RUN_B --out PAGE  two runs side by side, one HTML page
 
 Each workflow rule calls one command; the science lives in the modules the commands call.
 Every user error ends the same way: one line on stderr starting with "error:", saying what
@@ -230,6 +231,15 @@ def _add_pipeline_commands(commands: argparse._SubParsersAction) -> None:
                         help="the workflow's plan (trainability plan): the networks that "
                              "should exist and their budgets")
 
+    compare = commands.add_parser(
+        "compare", help="two runs side by side: Table 1 and its differences, claim verdicts, "
+                        "error curves overlaid (one self-contained HTML page)")
+    compare.add_argument("run_a", type=Path, metavar="RUN_A",
+                         help="the baseline: a results folder (tables/ or results/tables/ "
+                              "in it) or a folder of aggregated tables")
+    compare.add_argument("run_b", type=Path, metavar="RUN_B", help="the run compared with it")
+    compare.add_argument("--out", type=Path, required=True, help="HTML page to write")
+
 
 def config_from_args(args: argparse.Namespace) -> BundleConfig:
     """The bundle: the --config file (if any) with flags layered on top."""
@@ -399,6 +409,12 @@ def _report(args: argparse.Namespace) -> int:
                                  args.benchmarks, args.plan))
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from trainability.report.compare import build_comparison
+
+    return _written(build_comparison(args.run_a, args.run_b, args.out))
+
+
 def _written(path) -> int:
     print(path)
     return 0
@@ -409,7 +425,7 @@ def _written(path) -> int:
 COMMANDS = {"train": _train, "shapeset": _shapeset, "info": _info, "data": _data,
             "plan": _plan, "select": _select, "seeds": _seeds, "aggregate": _aggregate,
             "figure": _figure, "table1": _table1, "claims": _claims, "export": _export,
-            "report": _report}
+            "report": _report, "compare": _compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

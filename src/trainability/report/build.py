@@ -53,7 +53,8 @@ SECTIONS = (
 )
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The pages' templates (templates/), HTML-escaped, every variable required."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("trainability.report", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -105,6 +106,6 @@ def build_report(out_html: str | Path, tables_dir: str | Path | None,
         "explore": explorers,
         "plotly_js": plotly_js() if interactive else None,
     }
-    html = _environment().get_template("report.html.j2").render(**context)
+    html = environment().get_template("report.html.j2").render(**context)
     write_text(out_html, html)
     return out_html

@@ -48,9 +48,11 @@ def report_explorers(runs: pd.DataFrame, tables_dir: str | Path | None) -> dict[
     return {
         "errors": curves_explorer("explore-errors", paper, y_title=Y_TITLE,
                                   initial=first_dataset(paper)),
-        "errors_caption": caption + " The paper's plain SGD at the preset's budget.",
+        "errors_caption": caption + " The paper's plain SGD at the preset's budget; Figs. 11 "
+                                    "and 12 above are the printed version.",
         "tricks": curves_explorer("explore-tricks", tricks, y_title=Y_TITLE,
                                   initial=first_dataset(tricks), color_by="trick"),
-        "tricks_caption": caption + " The trick studies' networks, coloured by trick.",
+        "tricks_caption": caption + " The trick studies' networks, coloured by trick; the "
+                                    "figures above are the printed version.",
         "runs": table_explorer("explore-runs", sort_runs(runs).to_dict("records")),
     }
