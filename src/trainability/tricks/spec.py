@@ -170,7 +170,7 @@ def canonical(text: str) -> str:
 def _spelling(unit: Trick) -> str:
     """One parsed unit's canonical spelling (see `canonical`): its dataclass fields are the
     argument names, defaults and (normalized) values."""
-    fields = dataclasses.fields(unit)
+    fields = dataclasses.fields(unit) if dataclasses.is_dataclass(unit) else ()
     shown = {}
     for field in fields:
         value = getattr(unit, field.name)
