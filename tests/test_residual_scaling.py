@@ -134,7 +134,8 @@ def test_two_layer_blocks_and_their_fixed_scale_compute_the_defined_function(flo
                                                                              scale):
     """Depth 6: the first hidden layer, two blocks (layers 2-3, 4-5: L = 2), one plain
     layer on top; each branch ends with a linear layer and is multiplied by its scale."""
-    net = make_net(["none", trick], depth=6, activation="tanh", initializer="normalized")
+    net = make_net(["none", trick, "residual"], depth=6, activation="tanh",
+                   initializer="normalized")
     x = batches(1)[0][0]
     w, b = member(net, 1)
     f = torch.tanh
@@ -148,13 +149,15 @@ def test_two_layer_blocks_and_their_fixed_scale_compute_the_defined_function(flo
     # pre-activation. The plain member beside it is the plain network.
     torch.testing.assert_close(forward.activations[2][1],
                                h1 + scale * forward.pre_activations[2][1])
-    assert net.no_activation[2].view(-1).tolist() == [False, True]
+    assert net.no_activation[2].view(-1).tolist() == [False, True, False]
     assert net.no_activation[1] is None and net.no_activation[5] is None
-    wp, bp = member(net, 0)
-    h = x
-    for layer in range(6):
-        h = f(h @ wp[layer] + bp[layer])
-    torch.testing.assert_close(forward.logits[0], h @ wp[6] + bp[6])
+    # Beside it, the plain network and one-layer skips (h^l = h^{l-1} + f(s^l)) as ever.
+    for k, skip in ((0, 0.0), (2, 1.0)):
+        wp, bp = member(net, k)
+        h = f(x @ wp[0] + bp[0])
+        for layer in range(1, 6):
+            h = skip * h + f(h @ wp[layer] + bp[layer])
+        torch.testing.assert_close(forward.logits[k], h @ wp[6] + bp[6])
 
 
 def test_a_fixed_scale_multiplies_one_layer_branches_too(float64):
