@@ -16,8 +16,10 @@ top are plain layers (h = f(s)), the last before the classifier.
   learning). Needs an elementwise activation (not maxout) and, with batch norm, batch norm
   before the activation (after it the last layer of a branch has none to follow).
 - scale (a number s > 0, or `invsqrt` for 1/sqrt(L)): a fixed factor on every branch,
-  h = x + s F(x), keeping the variance that unscaled skips add at every block bounded (e.g.
-  Balduzzi et al. 2017; Hanin & Rolnick 2018). Learned factors are the `rezero` and `fixup`
+  h = x + s F(x). Unscaled, each block adds the variance of its branch, v times its input's
+  (v = 2 for a two-layer ReLU branch with He init: each block triples it), so the signal
+  grows geometrically with the number of blocks at init; with s = 1/sqrt(L) the L blocks
+  together multiply it by (1 + v/L)^L < e^v. Learned factors are the `rezero` and `fixup`
   units', read through their `branch_scale` hooks.
 
 Spelled `residual`, `residual:block=2`, `residual:scale=invsqrt`, `residual:block=2,scale=0.5`
