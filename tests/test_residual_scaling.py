@@ -280,7 +280,7 @@ def test_the_arms_train_as_autograd_and_torch_optim_in_a_mixed_bundle(float64, o
 def test_deep_relu_fixup_and_rezero_nets_train_where_the_unscaled_skip_blows_up():
     """Depth 30 (14 two-layer blocks), width 32, He init, 300 SGD updates at rate 0.05 on a
     linearly separable 4-class problem: Fixup and ReZero stay finite and learn; the unscaled
-    blocks start with a loss in the thousands (the variance doubles at every block)."""
+    blocks start with a loss in the thousands (the variance triples at every block)."""
     depth, width, n_inputs, n_classes = 30, 32, 20, 4
     tricks = ["residual:block=2+fixup", "residual:block=2+rezero", "residual:block=2"]
     net = make_net(tricks, depth=depth, width=width, n_inputs=n_inputs, n_classes=n_classes)
