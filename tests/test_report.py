@@ -31,6 +31,7 @@ HEADINGS = [
     "Studying gradients and their propagation",
     "Error curves and conclusions",
     "Training tricks",
+    "Signal propagation",
     "Claims ledger",
     "Runs",
     "Provenance",

@@ -238,3 +238,20 @@ def test_residual_scaling_figure_has_a_panel_per_depth():
     fig = residual_scaling(_residual_tables())
     panels = [ax for ax in fig.axes if ax.patches]
     assert len(panels) == 2 and all(len(ax.patches) == 4 for ax in panels)
+
+
+# ---- the report's section ----------------------------------------------------------------------
+def test_the_report_section_summarizes_the_signal_budget_and_the_t_claims():
+    from trainability.report.signal import signal_context
+    from trainability.report.tricks import tricks_context
+
+    runs = _phase_tables()["runs"].assign(wall_seconds=60.0, inputs="raw")
+    claims = [{"id": i, "claim": i, "badge": {}} for i in ("P1", "T2", "S3", "T1", "T10")]
+    context = signal_context(runs, claims)
+    assert [c["id"] for c in context["claims"]] == ["T1", "T2", "T10"]
+    trained = context["trained"]
+    assert trained["networks"] == 8 and trained["depths"] == "10, 100"
+    assert trained["wall_minutes"] == "2.0"  # two jobs of 60 s
+    # the signal budget's networks are this section's, not the trick studies'
+    assert tricks_context(runs, claims, None)["studies"] == []
+    assert signal_context(runs.iloc[:0], claims)["trained"] is None

@@ -29,7 +29,7 @@ from trainability.analysis.common import RUN_KEY, is_diverged
 from trainability.analysis.ledger import claim_order
 from trainability.analysis.stats import welch_p
 from trainability.analysis.table1 import BOLD_ALPHA, table1
-from trainability.analysis.table1 import _cell as table1_cell
+from trainability.analysis.table1 import cell_errors as table1_cell
 
 Tables = Mapping[str, pd.DataFrame]
 

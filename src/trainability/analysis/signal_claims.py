@@ -16,9 +16,16 @@ read the aggregated tables.
 from __future__ import annotations
 
 from trainability.analysis import isometry, phase_diagram, signal_at_init
-from trainability.analysis.ledger import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Finding, claim
+from trainability.analysis.ledger import (
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Finding,
+    claim,
+    scale_gate,
+)
 from trainability.analysis.mean_field import predict_layers, supported
-from trainability.analysis.practitioner import networks
+from trainability.analysis.practitioner import S_MIN_UPDATES, S_MIN_WIDTH, SCALE_NOTE, networks
 from trainability.lazy import lazy_import
 
 np = lazy_import("numpy")
@@ -84,13 +91,13 @@ def _t1(tables, width: int | None = None, depth: int | None = None) -> Finding:
              f"(depth <= {phase_diagram.XI_MULTIPLE:g} xi_c, beyond) x (trained, not): "
              f"supported if networks within train more often and p < {phase_diagram.ALPHA}; "
              f"not supported if they do not train more often; inconclusive without networks on "
-             f"both sides or when p >= {phase_diagram.ALPHA}."))
+             f"both sides or when p >= {phase_diagram.ALPHA}." + SCALE_NOTE))
 def _t2(tables, budget: str = phase_diagram.BUDGET) -> Finding:
     points = phase_diagram.phase_points(tables, budget)
     if len(points) == 0:
         return INCONCLUSIVE, f"no networks of budget {budget!r}: run the signal studies", {}
     test = phase_diagram.depth_scale_test(points)
-    numbers = {**test, "networks": len(points), "updates": None}
+    numbers = {**test, "networks": len(points)}
     evidence = (f"{len(points)} networks: trained {test['trained_within']:.0%} of "
                 f"{test['n_within']} within {phase_diagram.XI_MULTIPLE:g} xi_c, "
                 f"{test['trained_beyond']:.0%} of {test['n_beyond']} beyond")
@@ -98,8 +105,13 @@ def _t2(tables, budget: str = phase_diagram.BUDGET) -> Finding:
         return INCONCLUSIVE, evidence + " (one side is empty)", numbers
     evidence += f"; Fisher p = {test['p']:.3g}"
     if test["trained_within"] <= test["trained_beyond"]:
-        return NOT_SUPPORTED, evidence, numbers
-    return (SUPPORTED if test["p"] < phase_diagram.ALPHA else INCONCLUSIVE), evidence, numbers
+        outcome = NOT_SUPPORTED
+    else:
+        outcome = SUPPORTED if test["p"] < phase_diagram.ALPHA else INCONCLUSIVE
+    outcome, gate = scale_gate(outcome, numbers, updates=min_updates_of(tables, budget),
+                               min_updates=S_MIN_UPDATES, width=float(points["width"].min()),
+                               min_width=S_MIN_WIDTH)
+    return outcome, evidence + gate, numbers
 
 
 @claim("T3", "Orthogonal weights at the order-to-chaos boundary keep the whole Jacobian "
@@ -219,7 +231,7 @@ def residual_outcomes(tables, budget: str = phase_diagram.BUDGET):
              f"{' and '.join(T4_SCALED)} network trains and every {' and '.join(T4_UNSCALED)} "
              f"network of the same depths does not; not supported if a Fixup or ReZero network "
              f"does not train; inconclusive when the unscaled skip trains too (nothing to "
-             f"rescue) or a side is missing."))
+             f"rescue) or a side is missing." + SCALE_NOTE))
 def _t4(tables, budget: str = phase_diagram.BUDGET) -> Finding:
     outcomes = residual_outcomes(tables, budget)
     scaled = outcomes[outcomes["trick"].isin(T4_SCALED)]
@@ -236,7 +248,19 @@ def _t4(tables, budget: str = phase_diagram.BUDGET) -> Finding:
                          + ("diverged" if r.diverged else f"training error {r.train_error:.1f}%")
                          for r in outcomes.sort_values(["depth", "trick"]).itertuples())
     if not scaled["trained"].all():
-        return NOT_SUPPORTED, evidence, numbers
-    if unscaled["trained"].any():
-        return INCONCLUSIVE, evidence + " (the unscaled skip trains too)", numbers
-    return SUPPORTED, evidence, numbers
+        outcome = NOT_SUPPORTED
+    elif unscaled["trained"].any():
+        outcome, evidence = INCONCLUSIVE, evidence + " (the unscaled skip trains too)"
+    else:
+        outcome = SUPPORTED
+    outcome, gate = scale_gate(outcome, numbers, updates=min_updates_of(tables, budget),
+                               min_updates=S_MIN_UPDATES, width=float(outcomes["width"].min()),
+                               min_width=S_MIN_WIDTH)
+    return outcome, evidence + gate, numbers
+
+
+def min_updates_of(tables, budget: str) -> float:
+    """The fewest updates any network of `budget` was trained for."""
+    runs = tables["runs"]
+    updates = runs[runs["budget"].astype(str) == budget]["updates"]
+    return float(updates.min()) if len(updates) else float("nan")

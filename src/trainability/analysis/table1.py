@@ -112,7 +112,7 @@ def columns() -> list[tuple[str, str | None]]:
     return [(column, by_column.get(column)) for column in PAPER_COLUMNS]
 
 
-def _cell(tables: Mapping[str, pd.DataFrame], dataset: str, depth: int, activation: str,
+def cell_errors(tables: Mapping[str, pd.DataFrame], dataset: str, depth: int, activation: str,
           initializer: str) -> tuple[dict, np.ndarray]:
     runs = protocol_runs(tables, dataset, depth, activation, initializer)
     if len(runs) == 0:
@@ -153,7 +153,7 @@ def table1(tables: Mapping[str, pd.DataFrame], depth: int = TABLE1_DEPTH,
                 info, errors = {"status": "not run", "width": math.nan, "lr": "",
                                 "updates": math.nan, "n_seeds": 0, "n_diverged": 0}, np.array([])
             else:
-                info, errors = _cell(tables, key, row_depth, activation, initializer)
+                info, errors = cell_errors(tables, key, row_depth, activation, initializer)
             samples[label, column] = errors
             mean = float(np.mean(errors)) if len(errors) else math.nan
             records.append({

@@ -35,6 +35,7 @@ from trainability.report.format import VERDICTS
 from trainability.report.interactive import plotly_js
 from trainability.report.provenance import provenance_context
 from trainability.report.runs import depth_table, load_runs
+from trainability.report.signal import signal_context
 from trainability.report.table1 import TABLE1_CLAIMS, load_table1
 from trainability.report.tricks import tricks_context
 
@@ -47,6 +48,7 @@ SECTIONS = (
     ("gradients", "Studying gradients and their propagation"),
     ("errors", "Error curves and conclusions"),
     ("tricks", "Training tricks"),
+    ("signal", "Signal propagation"),
     ("ledger", "Claims ledger"),
     ("runs", "Runs"),
     ("provenance", "Provenance"),
@@ -100,6 +102,7 @@ def build_report(out_html: str | Path, tables_dir: str | Path | None,
         "table1": table1,
         "depth": depth_table(paper_rows(runs)),
         "tricks": tricks_context(runs, claims, plan),
+        "signal": signal_context(runs, claims),
         "runs": runs_context(runs, plan),
         "settings": settings_context(plan),
         "provenance": provenance_context(runs, tables_dir, benchmarks_dir),

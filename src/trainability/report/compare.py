@@ -45,7 +45,7 @@ from trainability.report.build import environment
 from trainability.report.explore import METRIC, Y_TITLE, first_dataset
 from trainability.report.format import badge, dataset_label, fmt_number, fmt_paper
 from trainability.report.interactive import RUN_DASHES, curves_explorer, plotly_js
-from trainability.report.table1 import _p as fmt_p
+from trainability.report.table1 import fmt_p
 from trainability.results import REAGGREGATE, RUN_TABLES, columns, conform, read_table
 
 #: Where a run's tables may be, relative to the folder given, in the order they are looked for.

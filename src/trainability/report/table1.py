@@ -30,7 +30,7 @@ def _truthy(value: Any) -> bool:
     return bool(number) if number is not None else False
 
 
-def _p(value: Any) -> str | None:
+def fmt_p(value: Any) -> str | None:
     p = finite_number(value)
     if p is None:
         return None
@@ -73,7 +73,7 @@ def load_table1(table1_csv: str | Path | None) -> dict[str, Any]:
             "paper": fmt_paper(record["paper_test_error"], (row, dataset) in PAPER_ONE_DECIMAL),
             "difference": fmt_number(record.get("diff"), signed=True).replace("-", "−"),
             "bold": _truthy(record.get("bold")), "best": _truthy(record.get("best")),
-            "p_value": _p(record.get("p_value")),
+            "p_value": fmt_p(record.get("p_value")),
         }
     rules = sorted({str(r) for r in frame.get("bold_rule", pd.Series(dtype=str)).dropna()})
     ran = frame[frame["mean_test_error"].notna()]

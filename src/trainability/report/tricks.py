@@ -1,5 +1,5 @@
-"""The report's "Training tricks" section: the trick studies' networks per budget, and the
-practitioners' claims."""
+"""The report's "Training tricks" section: the trick studies' networks per budget (the signal
+budget's aside: trainability.report.signal), and the practitioners' claims."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from trainability.analysis.common import is_diverged, paper_rows
+from trainability.analysis.phase_diagram import BUDGET as SIGNAL_BUDGET
 from trainability.report.expected import preset_budget
 from trainability.report.format import dataset_label, dataset_rank
 from trainability.report.runs import PLAIN_TRICK, PRESET_BUDGET, budget_label, train_size_of
@@ -49,8 +50,10 @@ def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
     if budget is None and not plain.empty:  # the paper's networks as run
         result["preset_width"] = _values(plain, "width", "{:,}")
         result["preset_updates"] = _values(plain, "updates", "{:,}")
-    rows = runs[(runs["trick"].astype(str) != PLAIN_TRICK)
-                | (runs["budget"].astype(str) != PRESET_BUDGET)]
+    # the signal budget's networks belong to the signal-propagation section
+    rows = runs[((runs["trick"].astype(str) != PLAIN_TRICK)
+                 | (runs["budget"].astype(str) != PRESET_BUDGET))
+                & (runs["budget"].astype(str) != SIGNAL_BUDGET)]
     if rows.empty:
         return result
     rows = rows.assign(_div=is_diverged(rows), _size=rows["train_size"].map(train_size_of))

@@ -168,6 +168,13 @@ class Monitor:
                 # In the negative regime on every example (dead for ReLU; still learning, at
                 # the leak's slope, for the leaky variants).
                 negative[members] = (block <= 0).all(dim=-2).float().mean(-1).cpu()
+        # A residual branch's last layer applies no activation (TrickMLP.no_activation): no
+        # unit there saturates or dies, whatever f'(s) would say.
+        for layer, mask in enumerate(getattr(net, "no_activation", None) or []):
+            if mask is not None:
+                linear = mask.view(-1).cpu()
+                for table in (saturated, dead, negative):
+                    table[linear, layer] = float("nan")
         self.records.add_stats(update, "activation", "saturated_fraction", saturated)
         self.records.add_stats(update, "activation", "dead_fraction", dead)
         self.records.add_stats(update, "activation", "negative_fraction", negative)

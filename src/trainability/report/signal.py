@@ -1,0 +1,44 @@
+"""The report's "Signal propagation" section: what was measured at init and trained for the
+theory's claims (T1-T5), and their verdicts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from trainability.analysis import isometry, phase_diagram, signal_at_init
+from trainability.report.tricks import _values
+
+
+def _number(claim_id: str) -> int:
+    digits = re.sub(r"\D", "", claim_id)
+    return int(digits) if digits else 0
+
+
+def signal_context(runs: pd.DataFrame, claims: list[dict[str, Any]]) -> dict[str, Any]:
+    """The settings of the measurements at init (fixed in analysis), the networks of the
+    signal budget as trained (from the runs table), and the theory's claims (T)."""
+    t_claims = sorted((c for c in claims if c["id"].upper().startswith("T")),
+                      key=lambda c: _number(c["id"]))
+    result: dict[str, Any] = {
+        "claims": t_claims, "budget": phase_diagram.BUDGET,
+        "at_init": {"width": signal_at_init.WIDTH, "depth": signal_at_init.DEPTH,
+                    "examples": signal_at_init.EXAMPLES},
+        "spectra": {"width": isometry.WIDTH, "nets": isometry.NETS,
+                    "depths": " and ".join(map(str, isometry.DEPTHS)), "band": isometry.BAND},
+        "xi_multiple": f"{phase_diagram.XI_MULTIPLE:g}", "trained": None}
+    if runs.empty:
+        return result
+    rows = runs[runs["budget"].astype(str) == phase_diagram.BUDGET]
+    if rows.empty:
+        return result
+    result["trained"] = {
+        "networks": len(rows), "depths": _values(rows, "depth"),
+        "widths": _values(rows, "width", "{:,}"), "updates": _values(rows, "updates", "{:,}"),
+        "rates": _values(rows, "lr", "{:g}"), "activations": _values(rows, "activation"),
+        "tricks": _values(rows, "trick"),
+        "wall_minutes": f"{rows.drop_duplicates('run')['wall_seconds'].sum() / 60:.1f}"
+        if "wall_seconds" in rows else "–"}
+    return result
