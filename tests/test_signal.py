@@ -216,6 +216,7 @@ def _residual_tables(fixup_trains: bool = True, unscaled_trains: bool = False):
     for member, (trick, depth) in enumerate((t, d) for t in outcomes for d in (50, 100)):
         error = 0.1 if outcomes[trick] else 0.85
         rows.append({**base, "member": member, "depth": depth, "trick": trick,
+                     "budget": "signal_residual",
                      "activation": "relu", "initializer": "he_normal",
                      "run": f"shapeset-d{depth}-w128-signal-sweep",
                      "final_train_error": error, "final_test_error": error})

@@ -27,8 +27,12 @@ np = lazy_import("numpy")
 pd = lazy_import("pandas")
 stats = lazy_import("scipy.stats")
 
-#: The budget the phase-diagram studies train under (config.yaml: presets.*.budgets.signal).
+#: The budget the phase-diagram studies train under (config.yaml: presets.*.budgets.signal),
+#: and the residual-scaling study's (the same settings, bundles of its own: claim T4).
 BUDGET = "signal"
+RESIDUAL_BUDGET = "signal_residual"
+#: The signal-propagation section's budgets (their networks are that section's).
+SIGNAL_BUDGETS = (BUDGET, RESIDUAL_BUDGET)
 #: Schoenholz et al. (2017): networks train up to about this many correlation depth scales.
 XI_MULTIPLE = 6.0
 #: Significance of the depth-scale test (claim T2).

@@ -205,7 +205,7 @@ T4_UNSCALED = ("residual:block=2",)
 T4_MIN_DEPTH = 50
 
 
-def residual_outcomes(tables, budget: str = phase_diagram.BUDGET):
+def residual_outcomes(tables, budget: str = phase_diagram.RESIDUAL_BUDGET):
     """The residual-scaling study's networks (budget `budget`, depth >= T4_MIN_DEPTH): one
     row per (dataset, activation, initializer, depth, trick) with its training error (%),
     whether it diverged and whether it trained (practitioners' measure)."""
@@ -224,7 +224,8 @@ def residual_outcomes(tables, budget: str = phase_diagram.BUDGET):
 @claim("T4", "Fixup and ReZero residual nets train at depth >= 50 where the unscaled skip "
        "does not (Zhang, Dauphin & Ma 2019; Bachlechner et al. 2020; SkipInit: De & Smith "
        "2020)",
-       rule=(f"The residual-scaling study (budget {phase_diagram.BUDGET!r}, ReLU, He init, "
+       rule=(f"The residual-scaling study (budget {phase_diagram.RESIDUAL_BUDGET!r}, ReLU, He "
+             f"init, "
              f"two-layer branches, depths >= {T4_MIN_DEPTH}), each network at its selected "
              f"rate. A network trains when its final training error is below the "
              f"practitioners' trained fraction of the majority-class error. Supported if every "
@@ -232,7 +233,7 @@ def residual_outcomes(tables, budget: str = phase_diagram.BUDGET):
              f"network of the same depths does not; not supported if a Fixup or ReZero network "
              f"does not train; inconclusive when the unscaled skip trains too (nothing to "
              f"rescue) or a side is missing." + SCALE_NOTE))
-def _t4(tables, budget: str = phase_diagram.BUDGET) -> Finding:
+def _t4(tables, budget: str = phase_diagram.RESIDUAL_BUDGET) -> Finding:
     outcomes = residual_outcomes(tables, budget)
     scaled = outcomes[outcomes["trick"].isin(T4_SCALED)]
     unscaled = outcomes[outcomes["trick"].isin(T4_UNSCALED)]

@@ -23,7 +23,7 @@ def signal_context(runs: pd.DataFrame, claims: list[dict[str, Any]]) -> dict[str
     t_claims = sorted((c for c in claims if c["id"].upper().startswith("T")),
                       key=lambda c: _number(c["id"]))
     result: dict[str, Any] = {
-        "claims": t_claims, "budget": phase_diagram.BUDGET,
+        "claims": t_claims, "budget": ", ".join(phase_diagram.SIGNAL_BUDGETS),
         "at_init": {"width": signal_at_init.WIDTH, "depth": signal_at_init.DEPTH,
                     "examples": signal_at_init.EXAMPLES},
         "spectra": {"width": isometry.WIDTH, "nets": isometry.NETS,
@@ -31,7 +31,7 @@ def signal_context(runs: pd.DataFrame, claims: list[dict[str, Any]]) -> dict[str
         "xi_multiple": f"{phase_diagram.XI_MULTIPLE:g}", "trained": None}
     if runs.empty:
         return result
-    rows = runs[runs["budget"].astype(str) == phase_diagram.BUDGET]
+    rows = runs[runs["budget"].astype(str).isin(phase_diagram.SIGNAL_BUDGETS)]
     if rows.empty:
         return result
     result["trained"] = {

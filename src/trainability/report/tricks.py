@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from trainability.analysis.common import is_diverged, paper_rows
-from trainability.analysis.phase_diagram import BUDGET as SIGNAL_BUDGET
+from trainability.analysis.phase_diagram import SIGNAL_BUDGETS
 from trainability.report.expected import preset_budget
 from trainability.report.format import dataset_label, dataset_rank
 from trainability.report.runs import PLAIN_TRICK, PRESET_BUDGET, budget_label, train_size_of
@@ -53,7 +53,7 @@ def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
     # the signal budget's networks belong to the signal-propagation section
     rows = runs[((runs["trick"].astype(str) != PLAIN_TRICK)
                  | (runs["budget"].astype(str) != PRESET_BUDGET))
-                & (runs["budget"].astype(str) != SIGNAL_BUDGET)]
+                & ~runs["budget"].astype(str).isin(SIGNAL_BUDGETS)]
     if rows.empty:
         return result
     rows = rows.assign(_div=is_diverged(rows), _size=rows["train_size"].map(train_size_of))
