@@ -199,13 +199,19 @@ def fixed_point(activation: str | Activation, sw2, sb2=0.0, q0=1.0, tol: float =
     return q
 
 
+#: q* = 0 (the ordered phase at sigma_b = 0) is evaluated as its limit from above, at this q:
+#: E[phi'(sqrt(q) z)^2] at q = 0 exactly would read phi'(0) alone, which for ReLU is a
+#: convention (0), not the limit (1/2).
+Q_SMALL = 1e-16
+
+
 def _finite_q(q: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(q), q, Q_LARGE)
+    return np.where(np.isfinite(q), np.where(q > 0, q, Q_SMALL), Q_LARGE)
 
 
 def chi1(activation: str | Activation, sw2, q) -> np.ndarray:
     """chi_1 = sigma_w^2 E[phi'(sqrt(q) z)^2] at pre-activation variance q (use q*); where q
-    is inf, its limit (evaluated at q = Q_LARGE)."""
+    is inf or 0, its limit (evaluated at q = Q_LARGE or Q_SMALL)."""
     sw2, q = np.broadcast_arrays(np.asarray(sw2, dtype=float), np.asarray(q, dtype=float))
     return sw2 * gaussian_moments(activation, _finite_q(q))["slope2"]
 

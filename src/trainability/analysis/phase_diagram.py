@@ -9,9 +9,18 @@ a network trains only if its depth is at most a few correlation depth scales xi_
 Fig. 5: about 6 xi_c, `XI_MULTIPLE`); xi_c diverges on the order-to-chaos boundary chi_1 = 1
 (tanh at sigma_b = 0: sigma_w^2 = 1; ReLU: sigma_w^2 = 2).
 
+The depth scale compared with depth is xi_c where the correlation map has a finite one (tanh:
+everywhere but on the boundary). For positively homogeneous activations (ReLU) at
+sigma_b = 0 the correlation map is marginal at c* = 1 (xi_c is infinite for every
+sigma_w^2), and what limits depth is the length of the signal and of the gradients, which
+grow or shrink by chi_1 = sigma_w^2 / 2 per layer: there the scale is |xi_grad| =
+1 / |ln chi_1| (`depth_scales`).
+
 A network "trains" when its final training error is below `TRAINED_FRACTION` of its
-dataset's majority-class error (the practitioners' claims' measure,
-trainability.analysis.practitioner).
+dataset's majority-class error. The practitioners' claims ask for 0.8; the signal budget
+(1,500 updates at the quick preset, on Shapeset-3x2, which even the paper's networks learn
+slowly) asks only that a network learn beyond the class prior within it: 0.95 (on Shapeset
+a training error below 79%, against 83% for the prior).
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from __future__ import annotations
 import functools
 
 from trainability.analysis.mean_field import critical_sw2, signal_propagation, supported
-from trainability.analysis.practitioner import TRAINED_FRACTION, chance_error, networks
+from trainability.analysis.practitioner import chance_error, networks
 from trainability.lazy import lazy_import
 from trainability.nets.initializers import INITIALIZERS
 
@@ -37,6 +46,9 @@ SIGNAL_BUDGETS = (BUDGET, RESIDUAL_BUDGET)
 XI_MULTIPLE = 6.0
 #: Significance of the depth-scale test (claim T2).
 ALPHA = 0.05
+#: Trained: final training error below this fraction of the majority-class error (see the
+#: module docstring).
+TRAINED_FRACTION = 0.95
 
 
 @functools.lru_cache(maxsize=256)
@@ -47,17 +59,28 @@ def sigmas(initializer: str, width: int) -> tuple[float, float]:
     return width * init.variance(width, width), init.bias_variance
 
 
+def depth_scales(frame):
+    """The depth scale limiting trainability per row of a `signal_propagation` frame: xi_c
+    where it is finite and positive, else (a marginal correlation map: ReLU) |xi_grad|
+    (inf on the boundary chi_1 = 1)."""
+    xi_c = frame["xi_c"].to_numpy(dtype=float)
+    xi_grad = np.abs(frame["xi_grad"].to_numpy(dtype=float))
+    usable = np.isfinite(xi_c) & (xi_c > 0)
+    return np.where(usable, xi_c, xi_grad)
+
+
 @functools.lru_cache(maxsize=256)
 def _theory(activation: str, sw2: float, sb2: float) -> tuple[float, float, float]:
-    row = signal_propagation(activation, sw2, sb2).iloc[0]
-    return float(row["chi1"]), float(row["xi_c"]), float(row["q_star"])
+    frame = signal_propagation(activation, sw2, sb2)
+    return (float(frame["chi1"].iloc[0]), float(depth_scales(frame)[0]),
+            float(frame["q_star"].iloc[0]))
 
 
 def phase_points(tables, budget: str = BUDGET):
     """One row per trained network of `budget` (plain SGD, activations the mean field
     predicts, Gaussian weights): its sigma_w^2, sigma_b^2, depth, training and test error
     (%), whether it trained, and the theory's chi_1, xi_c, q* and whether its depth is within
-    XI_MULTIPLE xi_c. Empty when the studies did not run."""
+    XI_MULTIPLE xi (`depth_scales`, column "xi_c"). Empty when the studies did not run."""
     runs = networks(tables)
     runs = runs[(runs["budget"] == budget) & (runs["trick"] == "none")]
     runs = runs[[supported(a) is None for a in runs["activation"]]]
@@ -88,8 +111,8 @@ def boundary(activation: str, sb2_values, sw2_grid):
     for sb2 in sb2_values:
         frame = signal_propagation(activation, np.asarray(sw2_grid, dtype=float), sb2)
         frames.append(pd.DataFrame({"activation": activation, "sb2": sb2, "sw2": frame["sw2"],
-                                    "xi_c": frame["xi_c"],
-                                    "depth_limit": XI_MULTIPLE * frame["xi_c"]}))
+                                    "xi_c": depth_scales(frame),
+                                    "depth_limit": XI_MULTIPLE * depth_scales(frame)}))
     critical = dict(zip(sb2_values, critical_sw2(activation, list(sb2_values)), strict=True))
     return pd.concat(frames, ignore_index=True), critical
 

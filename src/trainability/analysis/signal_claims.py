@@ -86,9 +86,12 @@ def _t1(tables, width: int | None = None, depth: int | None = None) -> Finding:
        "(Schoenholz et al. 2017)",
        rule=(f"The phase-diagram studies (budget {phase_diagram.BUDGET!r}: tanh over "
              f"(sigma_w^2, sigma_b^2), ReLU at and beside sigma_w^2 = 2, depths 10-100). A "
-             f"network trains when its final training error is below the practitioners' "
-             f"trained fraction of the majority-class error. Fisher's exact test (one-sided) on "
-             f"(depth <= {phase_diagram.XI_MULTIPLE:g} xi_c, beyond) x (trained, not): "
+             f"network trains when its final training error is below "
+             f"{phase_diagram.TRAINED_FRACTION:g} of the majority-class error (it learned beyond "
+             f"the class prior within the budget). The depth scale xi is xi_c, or for ReLU, "
+             f"whose correlation map is marginal, the gradients' |xi_grad| = 1/|ln chi_1|. "
+             f"Fisher's exact test (one-sided) on "
+             f"(depth <= {phase_diagram.XI_MULTIPLE:g} xi, beyond) x (trained, not): "
              f"supported if networks within train more often and p < {phase_diagram.ALPHA}; "
              f"not supported if they do not train more often; inconclusive without networks on "
              f"both sides or when p >= {phase_diagram.ALPHA}." + SCALE_NOTE))
@@ -99,7 +102,7 @@ def _t2(tables, budget: str = phase_diagram.BUDGET) -> Finding:
     test = phase_diagram.depth_scale_test(points)
     numbers = {**test, "networks": len(points)}
     evidence = (f"{len(points)} networks: trained {test['trained_within']:.0%} of "
-                f"{test['n_within']} within {phase_diagram.XI_MULTIPLE:g} xi_c, "
+                f"{test['n_within']} within {phase_diagram.XI_MULTIPLE:g} xi, "
                 f"{test['trained_beyond']:.0%} of {test['n_beyond']} beyond")
     if not test["n_within"] or not test["n_beyond"]:
         return INCONCLUSIVE, evidence + " (one side is empty)", numbers
@@ -209,14 +212,14 @@ def residual_outcomes(tables, budget: str = phase_diagram.RESIDUAL_BUDGET):
     """The residual-scaling study's networks (budget `budget`, depth >= T4_MIN_DEPTH): one
     row per (dataset, activation, initializer, depth, trick) with its training error (%),
     whether it diverged and whether it trained (practitioners' measure)."""
-    from trainability.analysis.practitioner import TRAINED_FRACTION, chance_error
+    from trainability.analysis.practitioner import chance_error
 
     runs = networks(tables)
     runs = runs[(runs["budget"] == budget) & (runs["depth"] >= T4_MIN_DEPTH)
                 & runs["trick"].isin([*T4_SCALED, *T4_UNSCALED, "none"])]
     chance = np.array([chance_error(d) * 100.0 for d in runs["dataset"]])
     runs = runs.assign(trained=runs["train_error"].to_numpy(dtype=float)
-                       < TRAINED_FRACTION * chance)
+                       < phase_diagram.TRAINED_FRACTION * chance)
     return runs[["dataset", "activation", "initializer", "depth", "width", "trick", "lr",
                  "train_error", "error", "diverged", "trained"]].reset_index(drop=True)
 
@@ -225,10 +228,9 @@ def residual_outcomes(tables, budget: str = phase_diagram.RESIDUAL_BUDGET):
        "does not (Zhang, Dauphin & Ma 2019; Bachlechner et al. 2020; SkipInit: De & Smith "
        "2020)",
        rule=(f"The residual-scaling study (budget {phase_diagram.RESIDUAL_BUDGET!r}, ReLU, He "
-             f"init, "
-             f"two-layer branches, depths >= {T4_MIN_DEPTH}), each network at its selected "
-             f"rate. A network trains when its final training error is below the "
-             f"practitioners' trained fraction of the majority-class error. Supported if every "
+             f"init, two-layer branches, depths >= {T4_MIN_DEPTH}), each network at its selected "
+             f"rate. A network trains when its final training error is below "
+             f"{phase_diagram.TRAINED_FRACTION:g} of the majority-class error. Supported if every "
              f"{' and '.join(T4_SCALED)} network trains and every {' and '.join(T4_UNSCALED)} "
              f"network of the same depths does not; not supported if a Fixup or ReZero network "
              f"does not train; inconclusive when the unscaled skip trains too (nothing to "

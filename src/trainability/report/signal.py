@@ -28,7 +28,8 @@ def signal_context(runs: pd.DataFrame, claims: list[dict[str, Any]]) -> dict[str
                     "examples": signal_at_init.EXAMPLES},
         "spectra": {"width": isometry.WIDTH, "nets": isometry.NETS,
                     "depths": " and ".join(map(str, isometry.DEPTHS)), "band": isometry.BAND},
-        "xi_multiple": f"{phase_diagram.XI_MULTIPLE:g}", "trained": None}
+        "xi_multiple": f"{phase_diagram.XI_MULTIPLE:g}",
+        "trained_fraction": f"{phase_diagram.TRAINED_FRACTION:g}", "trained": None}
     if runs.empty:
         return result
     rows = runs[runs["budget"].astype(str).isin(phase_diagram.SIGNAL_BUDGETS)]
