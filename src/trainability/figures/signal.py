@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from trainability.analysis import isometry, phase_diagram, signal_at_init, signal_claims
 from trainability.analysis.jacobian_spectrum import fuss_catalan_cdf
+from trainability.analysis.practitioner import chance_error
 from trainability.analysis.selection import MissingData, Tables
 from trainability.figures.labels import activation_label
 from trainability.figures.panels import figure_legend, suptitle
@@ -170,17 +171,23 @@ def phase_diagram_figure(tables: Tables) -> Figure:
     panels = list(points.groupby(["activation", "sb2"], sort=True))
     fig, axes = new_figure(1, len(panels), panel=(3.6, 3.2), sharey=True)
     depths = sorted(points["depth"].unique())
+    # colour from the best training error to the class prior's: the differences a short
+    # budget leaves are a few points
+    chance = max(chance_error(d) for d in points["dataset"]) * 100.0
+    low = float(np.nanmin(points["train_error"]))
     scatter = None
     for ax, ((activation, sb2), rows) in zip(axes, panels, strict=True):
         sw2_values = sorted(rows["sw2"].unique())
         grid = np.linspace(min(sw2_values) * 0.9, max(sw2_values) * 1.05, 200)
         lines, critical = phase_diagram.boundary(activation, [sb2], grid)
         scatter = ax.scatter(rows["sw2"], rows["depth"], c=rows["train_error"], s=140,
-                             marker="s", cmap="viridis_r", vmin=0, vmax=100,
-                             edgecolors=np.where(rows["trained"], "white", "none"))
+                             marker="s", cmap="viridis_r", vmin=low, vmax=chance,
+                             edgecolors=np.where(rows["trained"], "black", "none"),
+                             linewidths=1.6)
         limit = lines["depth_limit"].to_numpy()
         ax.plot(grid, np.where(np.isfinite(limit) & (limit > 0), limit, np.nan), color="black",
-                linewidth=1.2, label=f"{phase_diagram.XI_MULTIPLE:g} ξc (mean field)")
+                linewidth=1.2, label=f"{phase_diagram.XI_MULTIPLE:g} ξ (mean field: ξc; ReLU: "
+                                     "1/|ln χ1|)")
         if np.isfinite(critical[sb2]):
             ax.axvline(critical[sb2], color="crimson", linestyle="--", linewidth=1.1,
                        label="χ1 = 1 (order-to-chaos boundary)")
@@ -192,8 +199,9 @@ def phase_diagram_figure(tables: Tables) -> Figure:
     fig.colorbar(scatter, ax=axes, label="training error (%)", shrink=0.8)
     figure_legend(fig, axes)
     width = int(points["width"].iloc[0])
-    suptitle(fig, f"Width {width}; white edge: trained (training error < "
-                  f"{phase_diagram.TRAINED_FRACTION:g} × majority-class error)")
+    suptitle(fig, f"Width {width}; black edge: trained (training error < "
+                  f"{phase_diagram.TRAINED_FRACTION:g} × majority-class error); colour up to "
+                  f"the class prior's error")
     return fig
 
 
