@@ -116,7 +116,8 @@ def grid(fab, error, datasets=("mnist", "shapeset"), depths=(5, 20),
 
 def test_ledger_orders_p_then_s_and_never_raises_on_missing_data():
     order = sorted(CLAIMS, key=claim_order)
-    assert order == [f"P{i}" for i in range(1, 13)] + [f"S{i}" for i in range(1, 15)]
+    assert order == ([f"P{i}" for i in range(1, 13)] + [f"S{i}" for i in range(1, 15)]
+                     + [f"T{i}" for i in range(1, 6)])
     ids = [f"S{i}" for i in range(1, 15)]
     for claim_id in ids:
         assert CLAIMS[claim_id][0] and CLAIMS[claim_id][1].rule

@@ -158,8 +158,9 @@ def test_training_rules_declare_runtime_memory_and_gpus_only_when_asked(tmp_path
     training = {key: value for key, value in cpu.items() if key[0].startswith("train_")}
     # The paper's 5 Shapeset bundles and the trick studies' 10 (depths 2, 5, 10, 20, 50,
     # maxout at 5 and 20, pretraining, SELU on standardized inputs at 5 and 20), two stages
-    # each.
-    assert len(training) == 30
+    # each; the signal studies' 6 (depths 10, 20, 50, 100; the residual arms at 50 and 100),
+    # one seed, so sweeps only.
+    assert len(training) == 36
     for (rule, shape), asked in training.items():
         name = f"{shape}-{rule.removeprefix('train_')}"
         assert (asked["runtime"], asked["mem_mb"]) == requested(config, name)

@@ -47,9 +47,10 @@ def smoke_run(tmp_path_factory):
 def test_smoke_preset_runs_end_to_end(smoke_run):
     report = (smoke_run / "reports" / "report.html").read_text()
     assert "Table 1" in report and "16.27" in report  # the paper's column is there
-    for claim in [f"P{i}" for i in range(1, 13)] + [f"S{i}" for i in range(1, 15)]:
+    for claim in ([f"P{i}" for i in range(1, 13)] + [f"S{i}" for i in range(1, 15)]
+                  + [f"T{i}" for i in range(1, 6)]):
         assert claim in report
-    assert "Training tricks" in report
+    assert "Training tricks" in report and "Signal propagation" in report
     figures = sorted(p.stem for p in (smoke_run / "reports" / "figures").glob("*.png"))
     from trainability.figures import FIGURES
 
@@ -58,21 +59,27 @@ def test_smoke_preset_runs_end_to_end(smoke_run):
     assert "Tanh N" in table1
     claims = json.loads((smoke_run / "reports" / "claims.json").read_text())["claims"]
     assert {c["id"] for c in claims} >= ({f"P{i}" for i in range(1, 13)}
-                                         | {f"S{i}" for i in range(1, 15)})
+                                         | {f"S{i}" for i in range(1, 15)}
+                                         | {f"T{i}" for i in range(1, 6)})
     assert all(c["verdict"] in ("supported", "not supported", "inconclusive") for c in claims)
     benchmarks = sorted(p.stem for p in
                         (smoke_run / "results" / "benchmarks" / "train").glob("*.tsv"))
     # The paper's studies: 5 Shapeset depths x (sweep, seeds). The trick studies (one seed and
     # depths up to 5 at smoke scale, so sweeps only): depths 2 and 5, maxout at 5, the
-    # pretraining bundle at depth 5, and SELU on standardized inputs at depth 5.
-    assert len(benchmarks) == 15, benchmarks
+    # pretraining bundle at depth 5, and SELU on standardized inputs at depth 5. The signal
+    # studies (one seed, depths up to 50 at smoke scale): 10, 20 and 50, and the residual
+    # arms at 50.
+    assert len(benchmarks) == 19, benchmarks
+    assert "shapeset-d50-w16-signal-sweep" in benchmarks
+    assert "shapeset-d50-w16-signal_residual-sweep" in benchmarks
     assert "shapeset-d2-w16-tricks-sweep" in benchmarks
     assert "shapeset-d5-w16-tricks-dae200-sweep" in benchmarks
     assert "shapeset-d5-w16-tricks-maxout2-sweep" in benchmarks
     assert "shapeset-d5-w16-tricks_standardized-sweep" in benchmarks
     runs = pd.read_parquet(smoke_run / "results" / "tables" / "runs.parquet")
     assert {"batchnorm", "residual", "adam", "clip_norm:1"} <= set(runs.trick)
-    assert set(runs.budget) == {"preset", "tricks", "tricks_standardized"}
+    assert set(runs.budget) == {"preset", "tricks", "tricks_standardized", "signal",
+                                "signal_residual"}
     assert set(runs.loc[runs.budget == "tricks_standardized", "inputs"]) == {"standardized"}
     assert set(runs.loc[runs.budget != "tricks_standardized", "inputs"]) == {"raw"}
 
@@ -87,8 +94,9 @@ def test_changing_one_value_reruns_only_the_jobs_it_touches(smoke_run):
                         "seeds=[0,7]")
     assert changed.returncode == 0, changed.stderr[-3000:]
     jobs = planned_jobs(changed.stdout)
-    # --config seeds=... applies to every budget: the trick studies get a seeds stage too.
-    assert jobs.get("train_seeds") == 5 + 5 and "train_sweep" not in jobs, jobs
+    # --config seeds=... applies to every budget: the trick and signal studies get a seeds
+    # stage too.
+    assert jobs.get("train_seeds") == 5 + 5 + 4 and "train_sweep" not in jobs, jobs
     assert jobs.get("report") == 1
 
 
@@ -102,8 +110,10 @@ def test_paper_preset_dry_run_plans_every_bundle(tmp_path):
     # The paper's studies: Shapeset depths 1-5 + MNIST and CIFAR-10 depths 4 and 5 = 9
     # bundles. The trick studies: Shapeset depths 2, 5, 10, 20, 50 + maxout at 5 and 20 +
     # pretraining + SELU on standardized inputs at 5 and 20 = 10; MNIST the same without
-    # pretraining, plus the 1,000-example regularization bundle = 10. Two stages each.
-    assert jobs["train_sweep"] == 29 and jobs["train_seeds"] == 29, jobs
+    # pretraining, plus the 1,000-example regularization bundle = 10. Two stages each. The
+    # signal studies (Shapeset, one seed: sweeps only): depths 10, 20, 50, 100 and the
+    # residual arms at 50 and 100 = 6.
+    assert jobs["train_sweep"] == 29 + 6 and jobs["train_seeds"] == 29, jobs
     assert jobs["data"] == 3 and jobs["report"] == 1
 
 
