@@ -239,6 +239,12 @@ def test_residual_scaling_figure_has_a_panel_per_depth():
     fig = residual_scaling(_residual_tables())
     panels = [ax for ax in fig.axes if ax.patches]
     assert len(panels) == 2 and all(len(ax.patches) == 4 for ax in panels)
+    # every arm is drawn; the claim reads its own subset
+    tables = _residual_tables()
+    extra = tables["runs"].iloc[:1].assign(trick="residual:block=2,scale=invsqrt", member=99)
+    tables = {"runs": pd.concat([tables["runs"], extra], ignore_index=True)}
+    fig = residual_scaling(tables)
+    assert sum(len(ax.patches) for ax in fig.axes) == 9
 
 
 # ---- the report's section ----------------------------------------------------------------------

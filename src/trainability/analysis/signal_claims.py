@@ -209,19 +209,21 @@ T4_MIN_DEPTH = 50
 
 
 def residual_outcomes(tables, budget: str = phase_diagram.RESIDUAL_BUDGET):
-    """The residual-scaling study's networks (budget `budget`, depth >= T4_MIN_DEPTH): one
-    row per (dataset, activation, initializer, depth, trick) with its training error (%),
-    whether it diverged and whether it trained (practitioners' measure)."""
+    """The residual-scaling study's networks (budget `budget`, depth >= T4_MIN_DEPTH), every
+    arm: one row per (dataset, activation, initializer, depth, trick) with its training
+    error (%), whether it diverged, whether it trained (phase_diagram.TRAINED_FRACTION) and
+    the threshold it was held to ("trained_below", %)."""
     from trainability.analysis.practitioner import chance_error
 
     runs = networks(tables)
-    runs = runs[(runs["budget"] == budget) & (runs["depth"] >= T4_MIN_DEPTH)
-                & runs["trick"].isin([*T4_SCALED, *T4_UNSCALED, "none"])]
+    runs = runs[(runs["budget"] == budget) & (runs["depth"] >= T4_MIN_DEPTH)]
     chance = np.array([chance_error(d) * 100.0 for d in runs["dataset"]])
     runs = runs.assign(trained=runs["train_error"].to_numpy(dtype=float)
-                       < phase_diagram.TRAINED_FRACTION * chance)
+                       < phase_diagram.TRAINED_FRACTION * chance,
+                       trained_below=phase_diagram.TRAINED_FRACTION * chance)
     return runs[["dataset", "activation", "initializer", "depth", "width", "trick", "lr",
-                 "train_error", "error", "diverged", "trained"]].reset_index(drop=True)
+                 "train_error", "error", "diverged", "trained", "trained_below"]
+                ].reset_index(drop=True)
 
 
 @claim("T4", "Fixup and ReZero residual nets train at depth >= 50 where the unscaled skip "
@@ -237,6 +239,7 @@ def residual_outcomes(tables, budget: str = phase_diagram.RESIDUAL_BUDGET):
              f"rescue) or a side is missing." + SCALE_NOTE))
 def _t4(tables, budget: str = phase_diagram.RESIDUAL_BUDGET) -> Finding:
     outcomes = residual_outcomes(tables, budget)
+    outcomes = outcomes[outcomes["trick"].isin([*T4_SCALED, *T4_UNSCALED, "none"])]
     scaled = outcomes[outcomes["trick"].isin(T4_SCALED)]
     unscaled = outcomes[outcomes["trick"].isin(T4_UNSCALED)]
     if len(scaled) == 0 or len(unscaled) == 0:

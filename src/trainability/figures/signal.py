@@ -229,9 +229,13 @@ def residual_scaling(tables: Tables) -> Figure:
         for i, row in enumerate(rows.itertuples()):
             if row.diverged:
                 ax.text(i, row.train_error, "✕", ha="center", va="bottom", fontsize=10)
+        ax.axhline(float(rows["trained_below"].iloc[0]), color="black", linestyle="--",
+                   linewidth=1.0, label="trained below this")
         ax.set_xticks(range(len(rows)), labels, rotation=35, ha="right", fontsize=7)
         ax.set_title(f"depth {depth}", fontsize=9)
+        ax.set_ylim(50, 105)
     axes[0].set_ylabel("training error (%)")
+    figure_legend(fig, axes[:1])
     first = outcomes.iloc[0]
     suptitle(fig, f"{activation_label(str(first['activation']))}, {first['initializer']}, "
                   f"width {int(first['width'])}")
