@@ -59,6 +59,20 @@ def sigmas(initializer: str, width: int) -> tuple[float, float]:
     return width * init.variance(width, width), init.bias_variance
 
 
+#: What `phase_points` and the residual outcomes keep of each network: its configuration,
+#: errors, and what practitioner.gate reads (run, updates, init seed, trick).
+NETWORK_COLUMNS = ("dataset", "activation", "initializer", "depth", "width", "trick", "lr",
+                   "train_error", "error", "diverged", "run", "updates", "init_seed")
+
+
+def trained(runs):
+    """(trained, threshold): per network (rows of practitioner.networks), whether its final
+    training error (%) is below TRAINED_FRACTION of its dataset's majority-class error, and
+    that threshold (%)."""
+    threshold = np.array([chance_error(d) for d in runs["dataset"]]) * 100.0 * TRAINED_FRACTION
+    return runs["train_error"].to_numpy(dtype=float) < threshold, threshold
+
+
 def depth_scales(frame):
     """The depth scale limiting trainability per row of a `signal_propagation` frame: xi_c
     where it is finite and positive, else (a marginal correlation map: ReLU) |xi_grad|
@@ -85,11 +99,9 @@ def phase_points(tables, budget: str = BUDGET):
     runs = runs[(runs["budget"] == budget) & (runs["trick"] == "none")]
     runs = runs[[supported(a) is None for a in runs["activation"]]]
     if len(runs) == 0:
-        return pd.DataFrame(columns=["dataset", "activation", "initializer", "sw2", "sb2",
-                                     "depth", "width", "lr", "train_error", "error", "trained",
-                                     "chi1", "xi_c", "q_star", "within"])
-    rows = runs[["dataset", "activation", "initializer", "depth", "width", "lr", "train_error",
-                 "error", "diverged"]].copy()
+        return pd.DataFrame(columns=[*NETWORK_COLUMNS, "sw2", "sb2", "trained", "chi1",
+                                     "xi_c", "q_star", "within"])
+    rows = runs[list(NETWORK_COLUMNS)].copy()
     pairs = [sigmas(i, int(w)) for i, w in zip(rows["initializer"], rows["width"], strict=True)]
     rows["sw2"] = [p[0] for p in pairs]
     rows["sb2"] = [p[1] for p in pairs]
@@ -97,8 +109,7 @@ def phase_points(tables, budget: str = BUDGET):
               in zip(rows["activation"], rows["sw2"], rows["sb2"], strict=True)]
     rows["chi1"], rows["xi_c"], rows["q_star"] = (np.array([t[i] for t in theory])
                                                   for i in range(3))
-    chance = np.array([chance_error(d) * 100.0 for d in rows["dataset"]])
-    rows["trained"] = (rows["train_error"].to_numpy(dtype=float) < TRAINED_FRACTION * chance)
+    rows["trained"], _ = trained(rows)
     rows["within"] = rows["depth"].to_numpy(dtype=float) <= XI_MULTIPLE * rows["xi_c"]
     return rows.sort_values(["activation", "sb2", "sw2", "depth"]).reset_index(drop=True)
 

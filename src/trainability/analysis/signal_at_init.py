@@ -57,8 +57,10 @@ def default_spellings(registry) -> list[str]:
     return spellings
 
 
+@functools.lru_cache(maxsize=8)
 def inputs(n: int = EXAMPLES, seed: int = SEED, dataset: str = DATASET):
-    """x (n, n_inputs), y (n,): the first n test examples of the dataset's stream."""
+    """x (n, n_inputs), y (n,): the first n test examples of the dataset's stream (generated
+    once per process and arguments: callers only read them)."""
     from trainability.data.catalog import dataset as dataset_of
 
     return dataset_of(dataset).split(seed, "test", n, "zero_one", "cpu")
@@ -149,11 +151,11 @@ def _on_the_measured_scale(frame):
     return frame
 
 
-def relative_errors(table, theory: str = "mean_field"):
-    """|measured / predicted - 1| per row where `theory` predicts (a copy with an "error"
-    column)."""
+def relative_errors(table, theory: str = "mean_field", power: int = 1):
+    """|(measured / predicted)^power - 1| per row where `theory` predicts (a copy with an
+    "error" column): power 1 compares the stds as tabled, 2 the variances."""
     rows = table[table[theory].notna() & (table[theory] > 0)].copy()
-    rows["error"] = (rows["measured"] / rows[theory] - 1).abs()
+    rows["error"] = ((rows["measured"] / rows[theory]) ** power - 1).abs()
     return rows
 
 

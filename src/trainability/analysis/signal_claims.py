@@ -16,16 +16,15 @@ read the aggregated tables.
 from __future__ import annotations
 
 from trainability.analysis import isometry, phase_diagram, signal_at_init
-from trainability.analysis.ledger import (
-    INCONCLUSIVE,
-    NOT_SUPPORTED,
-    SUPPORTED,
-    Finding,
-    claim,
-    scale_gate,
-)
+from trainability.analysis.ledger import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Finding, claim
 from trainability.analysis.mean_field import predict_layers, supported
-from trainability.analysis.practitioner import S_MIN_UPDATES, S_MIN_WIDTH, SCALE_NOTE, networks
+from trainability.analysis.practitioner import (
+    S_MIN_UPDATES,
+    S_MIN_WIDTH,
+    SCALE_NOTE,
+    gate,
+    networks,
+)
 from trainability.lazy import lazy_import
 
 np = lazy_import("numpy")
@@ -45,8 +44,7 @@ SOURCES_MEAN_FIELD = "Poole et al. 2016; Schoenholz et al. 2017"
 def _variance_errors(table, theory: str = "mean_field"):
     """Per network (activation, initializer) and quantity: the median over layers of
     |measured variance / predicted variance - 1| (variances: squared stds)."""
-    rows = signal_at_init.relative_errors(table, theory)
-    rows["error"] = ((rows["measured"] / rows[theory]) ** 2 - 1).abs()
+    rows = signal_at_init.relative_errors(table, theory, power=2)
     return rows.groupby(["quantity", "activation", "initializer"])["error"].median()
 
 
@@ -111,10 +109,8 @@ def _t2(tables, budget: str = phase_diagram.BUDGET) -> Finding:
         outcome = NOT_SUPPORTED
     else:
         outcome = SUPPORTED if test["p"] < phase_diagram.ALPHA else INCONCLUSIVE
-    outcome, gate = scale_gate(outcome, numbers, updates=min_updates_of(tables, budget),
-                               min_updates=S_MIN_UPDATES, width=float(points["width"].min()),
-                               min_width=S_MIN_WIDTH)
-    return outcome, evidence + gate, numbers
+    outcome, gated = gate(outcome, numbers, points, S_MIN_UPDATES, S_MIN_WIDTH)
+    return outcome, evidence + gated, numbers
 
 
 @claim("T3", "Orthogonal weights at the order-to-chaos boundary keep the whole Jacobian "
@@ -192,7 +188,7 @@ def _jacobian_errors(tables):
         if len(rows) == 0:
             continue
         x, _ = signal_at_init.inputs(T5_JACOBIAN_EXAMPLES, int(net.data_seed), net.dataset)
-        moments = (x.double() ** 2).mean(dim=1).numpy()
+        moments = signal_at_init.input_moments(x)
         predicted = predict_layers(net.activation, net.initializer, moments, x.shape[1],
                                    int(net.width), int(net.depth))
         predicted = predicted[predicted["quantity"] == "jacobian"].set_index("layer")["value"]
@@ -213,17 +209,11 @@ def residual_outcomes(tables, budget: str = phase_diagram.RESIDUAL_BUDGET):
     arm: one row per (dataset, activation, initializer, depth, trick) with its training
     error (%), whether it diverged, whether it trained (phase_diagram.TRAINED_FRACTION) and
     the threshold it was held to ("trained_below", %)."""
-    from trainability.analysis.practitioner import chance_error
-
     runs = networks(tables)
     runs = runs[(runs["budget"] == budget) & (runs["depth"] >= T4_MIN_DEPTH)]
-    chance = np.array([chance_error(d) * 100.0 for d in runs["dataset"]])
-    runs = runs.assign(trained=runs["train_error"].to_numpy(dtype=float)
-                       < phase_diagram.TRAINED_FRACTION * chance,
-                       trained_below=phase_diagram.TRAINED_FRACTION * chance)
-    return runs[["dataset", "activation", "initializer", "depth", "width", "trick", "lr",
-                 "train_error", "error", "diverged", "trained", "trained_below"]
-                ].reset_index(drop=True)
+    rows = runs[list(phase_diagram.NETWORK_COLUMNS)].copy()
+    rows["trained"], rows["trained_below"] = phase_diagram.trained(rows)
+    return rows.reset_index(drop=True)
 
 
 @claim("T4", "Fixup and ReZero residual nets train at depth >= 50 where the unscaled skip "
@@ -259,14 +249,5 @@ def _t4(tables, budget: str = phase_diagram.RESIDUAL_BUDGET) -> Finding:
         outcome, evidence = INCONCLUSIVE, evidence + " (the unscaled skip trains too)"
     else:
         outcome = SUPPORTED
-    outcome, gate = scale_gate(outcome, numbers, updates=min_updates_of(tables, budget),
-                               min_updates=S_MIN_UPDATES, width=float(outcomes["width"].min()),
-                               min_width=S_MIN_WIDTH)
-    return outcome, evidence + gate, numbers
-
-
-def min_updates_of(tables, budget: str) -> float:
-    """The fewest updates any network of `budget` was trained for."""
-    runs = tables["runs"]
-    updates = runs[runs["budget"].astype(str) == budget]["updates"]
-    return float(updates.min()) if len(updates) else float("nan")
+    outcome, gated = gate(outcome, numbers, outcomes, S_MIN_UPDATES, S_MIN_WIDTH)
+    return outcome, evidence + gated, numbers
