@@ -43,7 +43,7 @@ from trainability.analysis.table1 import BOLD_ALPHA, PAPER_ONE_DECIMAL
 from trainability.atomic import write_text
 from trainability.report.build import environment
 from trainability.report.explore import METRIC, Y_TITLE, first_dataset
-from trainability.report.format import badge, dataset_label, fmt_number, fmt_paper
+from trainability.report.format import badge, dataset_label, fmt_number, fmt_paper, values_text
 from trainability.report.interactive import RUN_DASHES, curves_explorer, plotly_js
 from trainability.report.table1 import fmt_p
 from trainability.results import REAGGREGATE, RUN_TABLES, columns, conform, read_table
@@ -149,11 +149,6 @@ def load_run(folder: str | Path, label: str) -> Run:
     return Run(label, folder, tables_dir, tables, claims, source)
 
 
-def _values(runs: pd.DataFrame, column: str, fmt: str = "{}") -> str:
-    values = sorted(runs[column].dropna().unique().tolist(), key=str)
-    return ", ".join(fmt.format(v) for v in values) or "–"
-
-
 def run_summary(run: Run) -> dict[str, Any]:
     """What a reader needs to know of a run to compare it: where it is, its networks, their
     budget and where they were trained."""
@@ -163,8 +158,8 @@ def run_summary(run: Run) -> dict[str, Any]:
             "networks": len(runs), "protocol": int(runs["protocol"].sum()),
             "diverged": int(diverged.sum()),
             "datasets": ", ".join(dataset_label(d) for d in sorted(runs["dataset"].unique())),
-            "updates": _values(runs, "updates", "{:,}"), "widths": _values(runs, "width"),
-            "devices": _values(runs, "device_name"), "commits": _values(runs, "git_commit"),
+            "updates": values_text(runs, "updates", "{:,}"), "widths": values_text(runs, "width"),
+            "devices": values_text(runs, "device_name"), "commits": values_text(runs, "git_commit"),
             "claims_source": run.claims_source}
 
 

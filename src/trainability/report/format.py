@@ -75,3 +75,16 @@ def badge(verdict: str | None) -> dict[str, str]:
         return {"css": css, "symbol": symbol, "text": "not evaluated"}
     css, symbol = VERDICTS.get(str(verdict).strip().lower(), NOT_EVALUATED)
     return {"css": css, "symbol": symbol, "text": str(verdict)}
+
+
+def values_text(frame: Any, column: str, fmt: str = "{}") -> str:
+    """The distinct values of a column, sorted (as strings where they do not compare),
+    formatted with `fmt` and joined by commas; "–" when there are none or no such column."""
+    if column not in frame.columns:
+        return "–"
+    values = frame[column].dropna().unique().tolist()
+    try:
+        values = sorted(values)
+    except TypeError:
+        values = sorted(values, key=str)
+    return ", ".join(fmt.format(v) for v in values) or "–"

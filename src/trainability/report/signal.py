@@ -3,25 +3,20 @@ theory's claims (T1-T5), and their verdicts."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pandas as pd
 
 from trainability.analysis import isometry, phase_diagram, signal_at_init
-from trainability.report.tricks import _values
-
-
-def _number(claim_id: str) -> int:
-    digits = re.sub(r"\D", "", claim_id)
-    return int(digits) if digits else 0
+from trainability.analysis.ledger import claim_order
+from trainability.report.format import values_text
 
 
 def signal_context(runs: pd.DataFrame, claims: list[dict[str, Any]]) -> dict[str, Any]:
     """The settings of the measurements at init (fixed in analysis), the networks of the
     signal budget as trained (from the runs table), and the theory's claims (T)."""
     t_claims = sorted((c for c in claims if c["id"].upper().startswith("T")),
-                      key=lambda c: _number(c["id"]))
+                      key=lambda c: claim_order(c["id"]))
     result: dict[str, Any] = {
         "claims": t_claims, "budget": ", ".join(phase_diagram.SIGNAL_BUDGETS),
         "at_init": {"width": signal_at_init.WIDTH, "depth": signal_at_init.DEPTH,
@@ -36,10 +31,11 @@ def signal_context(runs: pd.DataFrame, claims: list[dict[str, Any]]) -> dict[str
     if rows.empty:
         return result
     result["trained"] = {
-        "networks": len(rows), "depths": _values(rows, "depth"),
-        "widths": _values(rows, "width", "{:,}"), "updates": _values(rows, "updates", "{:,}"),
-        "rates": _values(rows, "lr", "{:g}"), "activations": _values(rows, "activation"),
-        "tricks": _values(rows, "trick"),
+        "networks": len(rows), "depths": values_text(rows, "depth"),
+        "widths": values_text(rows, "width", "{:,}"),
+        "updates": values_text(rows, "updates", "{:,}"),
+        "rates": values_text(rows, "lr", "{:g}"), "activations": values_text(rows, "activation"),
+        "tricks": values_text(rows, "trick"),
         "wall_minutes": f"{rows.drop_duplicates('run')['wall_seconds'].sum() / 60:.1f}"
         if "wall_seconds" in rows else "–"}
     return result

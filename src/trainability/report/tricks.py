@@ -3,32 +3,16 @@ budget's aside: trainability.report.signal), and the practitioners' claims."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pandas as pd
 
 from trainability.analysis.common import is_diverged, paper_rows
+from trainability.analysis.ledger import claim_order
 from trainability.analysis.phase_diagram import SIGNAL_BUDGETS
 from trainability.report.expected import preset_budget
-from trainability.report.format import dataset_label, dataset_rank
+from trainability.report.format import dataset_label, dataset_rank, values_text
 from trainability.report.runs import PLAIN_TRICK, PRESET_BUDGET, budget_label, train_size_of
-
-
-def _claim_number(claim_id: str) -> tuple[int, str]:
-    digits = re.sub(r"\D", "", claim_id)
-    return (int(digits) if digits else 0, claim_id)
-
-
-def _values(frame: pd.DataFrame, column: str, fmt: str = "{}") -> str:
-    if column not in frame.columns:
-        return "–"
-    values = frame[column].dropna().unique().tolist()
-    try:
-        values = sorted(values)
-    except TypeError:
-        values = sorted(values, key=str)
-    return ", ".join(fmt.format(v) for v in values) or "–"
 
 
 def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
@@ -36,7 +20,7 @@ def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
     """The networks of the trick studies (a trick other than "none", or a budget of their
     own), summarized per budget (and training-set size), and the practitioner claims (S)."""
     s_claims = sorted((c for c in claims if c["id"].upper().startswith("S")),
-                      key=lambda c: _claim_number(c["id"]))
+                      key=lambda c: claim_order(c["id"]))
     result: dict[str, Any] = {"studies": [], "claims": s_claims, "n_networks": 0,
                               "widths": "–", "updates": "–", "preset_width": None,
                               "preset_updates": None}
@@ -48,8 +32,8 @@ def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
         return result
     plain = paper_rows(runs)
     if budget is None and not plain.empty:  # the paper's networks as run
-        result["preset_width"] = _values(plain, "width", "{:,}")
-        result["preset_updates"] = _values(plain, "updates", "{:,}")
+        result["preset_width"] = values_text(plain, "width", "{:,}")
+        result["preset_updates"] = values_text(plain, "updates", "{:,}")
     # the signal budget's networks belong to the signal-propagation section
     rows = runs[((runs["trick"].astype(str) != PLAIN_TRICK)
                  | (runs["budget"].astype(str) != PRESET_BUDGET))
@@ -65,10 +49,11 @@ def tricks_context(runs: pd.DataFrame, claims: list[dict[str, Any]],
             "networks": len(group), "diverged": int(group["_div"].sum()),
             "datasets": ", ".join(dataset_label(d) for d in sorted(
                 group["dataset"].unique(), key=dataset_rank)),
-            "depths": _values(group, "depth"), "widths": _values(group, "width", "{:,}"),
-            "updates": _values(group, "updates", "{:,}"), "inputs": _values(group, "inputs"),
-            "activations": _values(group, "activation"),
-            "initializers": _values(group, "initializer"), "tricks": ", ".join(tricks)})
-    result.update(n_networks=len(rows), widths=_values(rows, "width", "{:,}"),
-                  updates=_values(rows, "updates", "{:,}"))
+            "depths": values_text(group, "depth"), "widths": values_text(group, "width", "{:,}"),
+            "updates": values_text(group, "updates", "{:,}"),
+            "inputs": values_text(group, "inputs"),
+            "activations": values_text(group, "activation"),
+            "initializers": values_text(group, "initializer"), "tricks": ", ".join(tricks)})
+    result.update(n_networks=len(rows), widths=values_text(rows, "width", "{:,}"),
+                  updates=values_text(rows, "updates", "{:,}"))
     return result
