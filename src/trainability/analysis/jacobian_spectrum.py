@@ -37,7 +37,13 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from trainability.analysis.mean_field import _activation, _phi, fixed_point, gaussian_moments
+from trainability.analysis.mean_field import (
+    _activation,
+    _phi,
+    fixed_point,
+    gaussian_moments,
+    sigmas,
+)
 from trainability.lazy import lazy_import
 from trainability.nets.activations import Activation
 from trainability.nets.initializers import INITIALIZERS, Initializer
@@ -65,7 +71,7 @@ def layer_parameters(activation: str | Activation, initializer: str | Initialize
     """sigma_w^2 = N Var[W], sigma_b^2, s_1 and the pre-activation variance q the spectrum is
     taken at (q*, the length map's fixed point from q = 1, unless given)."""
     act, init = _activation(activation), _initializer(initializer)
-    sw2, sb2 = width * init.variance(width, width), init.bias_variance
+    sw2, sb2 = sigmas(init, width)
     if q is None:
         q = float(fixed_point(act, sw2, sb2))
         if not math.isfinite(q):

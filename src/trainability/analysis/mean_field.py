@@ -414,6 +414,13 @@ def _initializer(initializer: str | Initializer) -> Initializer:
     return INITIALIZERS.build(initializer) if isinstance(initializer, str) else initializer
 
 
+def sigmas(initializer: str | Initializer, width: int) -> tuple[float, float]:
+    """(sigma_w^2, sigma_b^2) of an initializer for a width x width layer: sigma_w^2 =
+    fan_in Var[W] (`Initializer.variance`), sigma_b^2 its bias variance."""
+    init = _initializer(initializer)
+    return width * init.variance(width, width), init.bias_variance
+
+
 def _layer_variances(init: Initializer, n_inputs: int, width: int, depth: int
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward factors of hidden layers 1..depth: n_{l-1} Var[W^{l-1}]
@@ -421,7 +428,7 @@ def _layer_variances(init: Initializer, n_inputs: int, width: int, depth: int
     for the top hidden layer, the output layer's, unused)."""
     fans = [n_inputs] + [width] * depth
     forward = np.array([fans[i] * init.variance(fans[i], width) for i in range(depth)])
-    backward = np.array([width * init.variance(width, width) for _ in range(depth)])
+    backward = np.full(depth, sigmas(init, width)[0])
     return forward, backward
 
 

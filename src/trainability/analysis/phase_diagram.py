@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import functools
 
-from trainability.analysis.mean_field import critical_sw2, signal_propagation, supported
+from trainability.analysis.mean_field import critical_sw2, sigmas, signal_propagation, supported
 from trainability.analysis.practitioner import chance_error, networks
 from trainability.lazy import lazy_import
-from trainability.nets.initializers import INITIALIZERS
 
 np = lazy_import("numpy")
 pd = lazy_import("pandas")
@@ -51,14 +50,6 @@ ALPHA = 0.05
 TRAINED_FRACTION = 0.95
 
 
-@functools.lru_cache(maxsize=256)
-def sigmas(initializer: str, width: int) -> tuple[float, float]:
-    """(sigma_w^2, sigma_b^2) of an initializer spec for a width x width layer: sigma_w^2 =
-    fan_in Var[W], sigma_b^2 its bias variance."""
-    init = INITIALIZERS.build(initializer)
-    return width * init.variance(width, width), init.bias_variance
-
-
 #: What `phase_points` and the residual outcomes keep of each network: its configuration,
 #: errors, and what practitioner.gate reads (run, updates, init seed, trick).
 NETWORK_COLUMNS = ("dataset", "activation", "initializer", "depth", "width", "trick", "lr",
@@ -71,6 +62,9 @@ def trained(runs):
     that threshold (%)."""
     threshold = np.array([chance_error(d) for d in runs["dataset"]]) * 100.0 * TRAINED_FRACTION
     return runs["train_error"].to_numpy(dtype=float) < threshold, threshold
+
+
+_sigmas = functools.lru_cache(maxsize=256)(sigmas)  # one spec, many networks
 
 
 def depth_scales(frame):
@@ -102,7 +96,7 @@ def phase_points(tables, budget: str = BUDGET):
         return pd.DataFrame(columns=[*NETWORK_COLUMNS, "sw2", "sb2", "trained", "chi1",
                                      "xi_c", "q_star", "within"])
     rows = runs[list(NETWORK_COLUMNS)].copy()
-    pairs = [sigmas(i, int(w)) for i, w in zip(rows["initializer"], rows["width"], strict=True)]
+    pairs = [_sigmas(i, int(w)) for i, w in zip(rows["initializer"], rows["width"], strict=True)]
     rows["sw2"] = [p[0] for p in pairs]
     rows["sb2"] = [p[1] for p in pairs]
     theory = [_theory(a, round(sw2, 12), round(sb2, 12)) for a, sw2, sb2
