@@ -15,7 +15,7 @@ import torch
 
 from trainability.tricks.optim import KINDS, BundleOptimizer, OptimizerSpec
 from trainability.tricks.spec import OPTIMIZERS
-from trainability.tricks.units.clipping import clip_grad_norm_, clip_grad_value_
+from trainability.tricks.units.clipping import clip_grad_norm_, clip_grad_value_, equal_runs
 from trainability.tricks.units.penalties import add_l1_
 
 DT = torch.float64
@@ -315,21 +315,30 @@ def test_clip_grad_norm_uses_each_members_own_norm():
                                                        dtype=DT))
 
 
-def test_clip_grad_value_matches_torch():
+@pytest.mark.parametrize("clip", [[0.1, 0.5, math.inf, 3.0], [0.1, 0.1, math.inf, 0.1],
+                                  [0.5, 0.5, 0.5, 0.5]])
+def test_clip_grad_value_matches_torch(clip):
+    """Each member clamped by its own bound, whether neighbours share it (one scalar clamp
+    over their rows) or not; an infinite bound leaves the member untouched."""
     k = 4
     gen = torch.Generator().manual_seed(11)
     grads = make_grads(k, gen)
-    clip = torch.tensor([0.1, 0.5, math.inf, 3.0], dtype=DT)
     original = [g.clone() for g in grads]
     clip_grad_value_(grads, clip)
     for m in range(k):
         leaves = member_leaves(original, m)
-        torch.nn.utils.clip_grad_value_(leaves, float(clip[m]))
+        torch.nn.utils.clip_grad_value_(leaves, clip[m])
         for g, leaf in zip(grads, leaves, strict=True):
             assert torch.equal(g[m], leaf.grad)
-    for g, o in zip(grads, original, strict=True):
-        assert torch.equal(g[2], o[2])
-        assert not torch.equal(g[0], o[0])
+        changed = any(not torch.equal(g[m], o[m]) for g, o in zip(grads, original, strict=True))
+        assert changed == any(bool((o[m].abs() > clip[m]).any()) for o in original)
+    assert any(not torch.equal(g, o) for g, o in zip(grads, original, strict=True))
+
+
+def test_equal_runs_cover_every_member_once():
+    assert equal_runs([0.1, 0.1, math.inf, 0.1]) == [slice(0, 2), slice(2, 3), slice(3, 4)]
+    assert equal_runs([2.0]) == [slice(0, 1)]
+    assert equal_runs([]) == []
 
 
 def test_add_l1_is_the_gradient_of_the_l1_penalty():

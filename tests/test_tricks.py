@@ -14,10 +14,11 @@ import torch.nn.functional as F
 from trainability.nets.activations import ACTIVATIONS
 from trainability.nets.mlp import BundledMLP, nll_per_member
 from trainability.train import checkpoint as checkpoints
+from trainability.train import trainer
 from trainability.train.config import BundleConfig, ConfigError
 from trainability.train.outputs import read_run
 from trainability.train.sgd import sgd_step
-from trainability.train.trainer import train_bundle
+from trainability.train.trainer import error_rates, train_bundle
 from trainability.tricks.base import OptimizerChoice
 from trainability.tricks.net import TrickMLP
 from trainability.tricks.spec import canonical, parse_trick
@@ -401,6 +402,26 @@ def test_dae_pretraining_lowers_every_layers_reconstruction_error():
     assert [r["layer"] for r in rows] == [1, 2, 3] and all(r["member"] == 0 for r in rows)
     assert all(r["error_after"] < r["error_before"] for r in rows)
     assert all(torch.equal(u, w[1].detach()) for u, w in zip(untouched, net.weights, strict=True))
+
+
+# ---- evaluation ------------------------------------------------------------------------------
+@torch.no_grad()
+def test_evaluating_in_blocks_that_fit_the_cpu_budget_changes_no_error_rate(monkeypatch):
+    """error_rates cuts the examples into blocks of at most EVAL_BLOCK_BYTES of activations
+    (between its bounds); the blocks change the memory, not the rates (a near-tie's argmax
+    may flip with the rounding of another block size: one example)."""
+    net = make_net(["none", "batchnorm", "dropout:0.2"], activations=["tanh", "prelu", "tanh"])
+    x, y = batch(n=500)
+    cpu = x.device
+    assert trainer.eval_chunk(net, cpu) == 1000  # 3 members x width 8: all 500 at once
+    whole = error_rates(net, x, y)
+    monkeypatch.setattr(trainer, "EVAL_BLOCK_BYTES", 4 * 3 * 8 * 40)
+    assert trainer.eval_chunk(net, cpu) == 40
+    torch.testing.assert_close(error_rates(net, x, y), whole, atol=1 / 500, rtol=0)
+    assert 0 < float(whole.min()) < 1
+    monkeypatch.setattr(trainer, "EVAL_BLOCK_BYTES", 1)
+    assert trainer.eval_chunk(net, cpu) == trainer.EVAL_CHUNK_BOUNDS[0]
+    assert trainer.eval_chunk(net, torch.device("cuda")) == trainer.EVAL_CHUNK_BOUNDS[1]
 
 
 # ---- a bundle of every trick, end to end -----------------------------------------------------

@@ -31,7 +31,13 @@ from trainability.tricks.hooks import BundleTricks
 from trainability.tricks.net import TrickMLP
 from trainability.tricks.step import TrickStepper
 
-EVAL_CHUNK = 1000  # examples per forward pass when evaluating (bounds memory at K x 1000 x width)
+# Examples per forward pass when evaluating: as many as keep one (K, b, widest layer) float32
+# activation within this many bytes, between the bounds below. Larger blocks are allocated
+# fresh from the OS on every layer (glibc maps blocks over 32 MiB anew each time), and their
+# first touch dominated: a bundle of 141 members at width 128 evaluated 6,000 examples in
+# 42 s in blocks of 1,000, in 13 s in blocks of 100, on 2 Xeon cores.
+EVAL_BLOCK_BYTES = 8 * 2**20
+EVAL_CHUNK_BOUNDS = (32, 1000)
 
 
 @dataclass
@@ -58,12 +64,24 @@ class BundleState:
 
 
 @torch.no_grad()
+def eval_chunk(net: BundledMLP, device: torch.device) -> int:
+    """Examples per evaluation forward pass for `net` (see EVAL_BLOCK_BYTES); on a GPU, whose
+    caching allocator reuses its blocks, the upper bound."""
+    low, high = EVAL_CHUNK_BOUNDS
+    if device.type != "cpu":
+        return high
+    widest = max(w.shape[-1] for w in net.weights)
+    fitting = EVAL_BLOCK_BYTES // (4 * net.n_members * widest)
+    return int(min(high, max(low, fitting)))
+
+
 def error_rates(net: BundledMLP, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(K,) fraction of misclassified examples of (x (N, D), y (N,)) per member."""
     wrong = torch.zeros(net.n_members, device=x.device)
-    for start in range(0, len(x), EVAL_CHUNK):
-        logits = net.logits(x[start:start + EVAL_CHUNK])  # (K, b, C)
-        wrong += (logits.argmax(-1) != y[start:start + EVAL_CHUNK]).sum(-1)
+    chunk = eval_chunk(net, x.device)
+    for start in range(0, len(x), chunk):
+        logits = net.logits(x[start:start + chunk])  # (K, b, C)
+        wrong += (logits.argmax(-1) != y[start:start + chunk]).sum(-1)
     return wrong / len(x)
 
 

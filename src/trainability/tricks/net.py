@@ -283,7 +283,9 @@ class TrickMLP(BundledMLP):
             result = self._apply(act, layer, s.index_select(0, index), index, mode)
             if out is None:
                 out = result.new_empty((self.n_members, *result.shape[1:]))
-            out = out.index_copy(0, index, result)
+            # In place: the out-of-place index_copy copied all K members' (B, n) block once
+            # per activation, 80% of an evaluation's time in a bundle of 9 activations.
+            out.index_copy_(0, index, result)
         return out
 
     def _apply(self, act, layer: int, block: torch.Tensor, members, mode: str) -> torch.Tensor:
