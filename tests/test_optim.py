@@ -13,9 +13,10 @@ import math
 import pytest
 import torch
 
+from trainability.tricks.base import equal_runs
 from trainability.tricks.optim import KINDS, BundleOptimizer, OptimizerSpec
 from trainability.tricks.spec import OPTIMIZERS
-from trainability.tricks.units.clipping import clip_grad_norm_, clip_grad_value_, equal_runs
+from trainability.tricks.units.clipping import clip_grad_norm_, clip_grad_value_
 from trainability.tricks.units.penalties import add_l1_
 
 DT = torch.float64

@@ -37,8 +37,9 @@ new unit file, named in units.UNITS (or a plugin module: trainability.plugins).
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -203,8 +204,13 @@ class TrickHooks:
     def per_member(self, value: Callable[[Trick], float], absent: float = 0.0) -> torch.Tensor:
         """(K,) in the default dtype (the flat buffers'): value(trick) for members with the
         trick, `absent` for the others."""
-        values = [absent if m is None else float(value(m)) for m in self.members]
-        return torch.tensor(values, device=self.net.weights[0].device)
+        return torch.tensor(self.per_member_values(value, absent),
+                            device=self.net.weights[0].device)
+
+    def per_member_values(self, value: Callable[[Trick], float], absent: float = 0.0
+                          ) -> list[float]:
+        """`per_member` as K host floats (no device read needed to use them)."""
+        return [absent if m is None else float(value(m)) for m in self.members]
 
     def column(self, value: Callable[[Trick], float], absent: float = 0.0) -> torch.Tensor:
         """(K, 1, 1) `per_member`, to broadcast over (K, B, n) activations."""
@@ -307,16 +313,16 @@ class TrickHooks:
         """Restore `state()`'s output."""
 
 
+def equal_runs(values: Sequence) -> list[slice]:
+    """Maximal runs of consecutive equal values, as slices covering all of them."""
+    changes = [i for i in range(1, len(values)) if values[i] != values[i - 1]]
+    edges = [0, *changes, len(values)] if len(values) else []
+    return [slice(a, b) for a, b in itertools.pairwise(edges)]
+
+
 def member_runs(flags: list[bool]) -> list[slice]:
     """Maximal runs of consecutive True flags, as slices."""
-    runs, start = [], None
-    for i, flag in enumerate([*flags, False]):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            runs.append(slice(start, i))
-            start = None
-    return runs
+    return [run for run in equal_runs(flags) if flags[run.start]]
 
 
 def rows(x: torch.Tensor, ndim: int) -> torch.Tensor:

@@ -21,7 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trainability.lazy import lazy_import
-from trainability.tricks.base import Trick, TrickHooks, member_runs, positive, register, rows
+from trainability.tricks.base import (
+    Trick,
+    TrickHooks,
+    equal_runs,
+    member_runs,
+    positive,
+    register,
+    rows,
+)
 
 torch = lazy_import("torch")
 
@@ -87,8 +95,8 @@ class ClipHooks(TrickHooks):
 
     def __init__(self, net, members, threshold):
         super().__init__(net, members)
-        self.threshold = self.per_member(threshold, absent=float("inf"))  # (K,)
-        self.bounds = [math.inf if m is None else float(threshold(m)) for m in self.members]
+        self.bounds = self.per_member_values(threshold, absent=math.inf)
+        self.threshold = self.per_member(threshold, absent=math.inf)  # (K,)
         self.member_runs: list[slice] = []
 
     def attach(self):
@@ -176,10 +184,3 @@ def clip_grad_value_(grads: list[torch.Tensor], clip: Sequence[float]) -> None:
             continue
         for g in grads:
             g[run].clamp_(min=-bound, max=bound)
-
-
-def equal_runs(values: Sequence[float]) -> list[slice]:
-    """Maximal runs of consecutive equal values, as slices covering all of them."""
-    starts = [i for i in range(len(values)) if i == 0 or values[i] != values[i - 1]]
-    return [slice(a, b) for a, b in zip(starts, [*starts[1:], len(values)][:len(starts)],
-                                        strict=True)]
