@@ -115,9 +115,9 @@ def boundary(activation: str, sb2_values, sw2_grid):
     frames = []
     for sb2 in sb2_values:
         frame = signal_propagation(activation, np.asarray(sw2_grid, dtype=float), sb2)
+        xi = depth_scales(frame)
         frames.append(pd.DataFrame({"activation": activation, "sb2": sb2, "sw2": frame["sw2"],
-                                    "xi_c": depth_scales(frame),
-                                    "depth_limit": XI_MULTIPLE * depth_scales(frame)}))
+                                    "xi_c": xi, "depth_limit": XI_MULTIPLE * xi}))
     critical = dict(zip(sb2_values, critical_sw2(activation, list(sb2_values)), strict=True))
     return pd.concat(frames, ignore_index=True), critical
 

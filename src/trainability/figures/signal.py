@@ -221,6 +221,9 @@ def residual_scaling(tables: Tables) -> Figure:
         raise MissingData("needs the signal_residual study's networks")
     depths = sorted(outcomes["depth"].unique())
     fig, axes = new_figure(1, len(depths), panel=(4.0, 3.0), sharey=True)
+    # from 50% (a short budget leaves differences of a few points near the prior) or lower
+    # where a network got there
+    bottom = max(0.0, min(50.0, float(np.nanmin(outcomes["train_error"])) - 5.0))
     for ax, depth in zip(axes, depths, strict=True):
         rows = outcomes[outcomes["depth"] == depth].sort_values("trick")
         labels = list(rows["trick"])
@@ -233,7 +236,7 @@ def residual_scaling(tables: Tables) -> Figure:
                    linewidth=1.0, label="trained below this")
         ax.set_xticks(range(len(rows)), labels, rotation=35, ha="right", fontsize=7)
         ax.set_title(f"depth {depth}", fontsize=9)
-        ax.set_ylim(50, 105)
+        ax.set_ylim(bottom, 105)
     axes[0].set_ylabel("training error (%)")
     figure_legend(fig, axes[:1])
     first = outcomes.iloc[0]
